@@ -1,0 +1,89 @@
+"""Saves a trained recogniser as a Paddle inference model in the format the competition counts
+(inference.pdmodel + inference.pdiparams), beside the dictionary and preprocessing settings.
+
+Paddle 3 writes its new program format (inference.json) unless FLAGS_enable_pir_api=0 is in the
+environment before paddle is first imported; callers (stages/export.py) must set it.
+"""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import paddle
+
+from linerec.errors import PipelineError
+from linerec.inference.predictor import CONFIG_FILE, DICT_FILE, MODEL_FILE, PARAMS_FILE
+
+MB = 1_000_000  # the competition's "10 MB": the stricter, decimal reading
+
+
+def legacy_format_enabled():
+    return os.environ.get("FLAGS_enable_pir_api", "").lower() in ("0", "false")
+
+
+def _give_rnn_dropout_state_a_value(model):
+    # nn.LSTM keeps an uninitialised `_dropout_state` buffer that the legacy program saver
+    # cannot place ("Unknown place type"); it is unused at inference, so any value will do.
+    for layer in model.sublayers(include_self=True):
+        state = getattr(layer, "_dropout_state", None)
+        if state is not None and not state._is_initialized():
+            layer._dropout_state = paddle.zeros([1], dtype=state.dtype)
+
+
+def export_inference_model(model, image_shape, out_dir):
+    """Writes out_dir/inference.{pdmodel,pdiparams}; returns the eval-mode reference output
+    for a fixed input, computed before conversion (the converted layer cannot be re-run)."""
+    if not legacy_format_enabled():
+        raise PipelineError("Paddle was imported without FLAGS_enable_pir_api=0",
+                            fix="run the export through stages/export.py, which sets it first")
+    channels, height, width = image_shape
+    model.eval()
+    probe = np.random.default_rng(0).uniform(-1, 1, (2, channels, height, width)).astype("float32")
+    reference = model(paddle.to_tensor(probe)).numpy()
+    _give_rnn_dropout_state_a_value(model)
+    spec = [paddle.static.InputSpec([None, channels, height, None], "float32", name="x")]
+    static = paddle.jit.to_static(model, input_spec=spec, full_graph=True)
+    paddle.jit.save(static, str(Path(out_dir) / "inference"))
+    if not (Path(out_dir) / MODEL_FILE).exists():
+        raise PipelineError("Paddle wrote no inference.pdmodel", where=str(out_dir),
+                            fix="use paddlepaddle 3.x with FLAGS_enable_pir_api=0")
+    return probe, reference
+
+
+def write_export_config(out_dir, model_info, dict_path):
+    shutil.copyfile(dict_path, Path(out_dir) / DICT_FILE)
+    config = {
+        "algorithm": "CRNN",
+        "model": model_info["name"],
+        "architecture": model_info["model"],
+        "image_shape": model_info["image_shape"],
+        "use_space_char": model_info["use_space_char"],
+        "max_text_length": model_info["max_text_length"],
+        "dict": DICT_FILE,
+        # The same settings as command-line flags of paddleocr's tools/infer/predict_rec.py:
+        "paddleocr_args": {
+            "rec_algorithm": "CRNN",
+            "rec_image_shape": ",".join(str(v) for v in model_info["image_shape"]),
+            "rec_char_dict_path": DICT_FILE,
+            "use_space_char": model_info["use_space_char"],
+        },
+    }
+    (Path(out_dir) / CONFIG_FILE).write_text(json.dumps(config, ensure_ascii=False, indent=2) + "\n",
+                                             encoding="utf-8")
+
+
+def competition_size(out_dir):
+    """The bytes the competition counts: the program plus its parameters."""
+    return sum((Path(out_dir) / name).stat().st_size for name in (MODEL_FILE, PARAMS_FILE))
+
+
+def check_size(size_bytes, limit_mb, model_name):
+    if size_bytes > limit_mb * MB:
+        raise PipelineError(
+            f"the exported {model_name} model is {size_bytes / MB:.2f} MB "
+            f"(inference.pdmodel + inference.pdiparams), over the {limit_mb:g} MB limit",
+            where="params.yaml: export",
+            fix="export the mobile model (export.model: mobile), or shrink the model "
+                "(a smaller backbone scale or neck hidden_size, a smaller dictionary)")

@@ -1,0 +1,91 @@
+"""Reads params.yaml and checks each value's type, so a typo fails with the key and the fix."""
+
+from pathlib import Path
+
+import yaml
+
+from linerec.errors import PipelineError
+
+PARAMS_FILE = "params.yaml"
+_REQUIRED = object()
+_TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false",
+               list: "a list", dict: "a mapping"}
+
+
+def load(path=PARAMS_FILE):
+    path = Path(path)
+    if not path.exists():
+        raise PipelineError("file not found", where=str(path),
+                            fix="run the stages from the project root, where params.yaml lives")
+    try:
+        params = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise PipelineError(f"not valid YAML: {error}", where=str(path),
+                            fix="correct the YAML syntax at the line shown") from error
+    if not isinstance(params, dict):
+        raise PipelineError("expected a mapping of sections at the top level", where=str(path))
+    return Params(params, str(path))
+
+
+class Params:
+    """One params file; ``section(name)`` gives a typed view of one top-level section."""
+
+    def __init__(self, tree, path=PARAMS_FILE):
+        self.tree = tree
+        self.path = path
+
+    def section(self, name):
+        if name not in self.tree:
+            raise PipelineError(f"section '{name}' is missing", where=self.path,
+                                fix=f"add a '{name}:' section (see the project's params.yaml)")
+        value = self.tree[name]
+        if not isinstance(value, dict):
+            raise PipelineError(f"section '{name}' must be a mapping", where=self.path)
+        return Section(value, name, self.path)
+
+
+class Section:
+    def __init__(self, values, name, path=PARAMS_FILE):
+        self.values = values
+        self.name = name
+        self.path = path
+
+    def __contains__(self, key):
+        return key in self.values
+
+    def get(self, key, kind, default=_REQUIRED, choices=None, minimum=None):
+        where = f"{self.path}: {self.name}.{key}"
+        if key not in self.values or self.values[key] is None:
+            if default is _REQUIRED:
+                raise PipelineError("missing", where=where,
+                                    fix=f"set {self.name}.{key} to {_TYPE_NAMES.get(kind, kind)}")
+            return default
+        value = self.values[key]
+        value = _coerce(value, kind, where)
+        if choices is not None and value not in choices:
+            raise PipelineError(f"{value!r} is not one of {', '.join(map(repr, choices))}",
+                                where=where, fix=f"use one of {', '.join(map(str, choices))}")
+        if minimum is not None and value < minimum:
+            raise PipelineError(f"{value!r} is below the minimum {minimum}", where=where)
+        return value
+
+    def sub(self, key):
+        value = self.get(key, dict)
+        return Section(value, f"{self.name}.{key}", self.path)
+
+
+def _coerce(value, kind, where):
+    # YAML reads 1e-5 as a string and 1 as an int; accept what a person would mean.
+    if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if kind is float and isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    if kind is int and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return value
+    raise PipelineError(f"expected {_TYPE_NAMES.get(kind, kind.__name__)}, got {value!r}",
+                        where=where, fix="correct the value's type in params.yaml")

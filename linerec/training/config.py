@@ -1,0 +1,74 @@
+"""Everything one training run needs, read from params.yaml's `data` and `train_<model>` sections."""
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from linerec import params as params_lib
+
+SPLIT_DIR = Path("data/split")
+
+
+@dataclass
+class TrainConfig:
+    name: str
+    model: dict
+    image_shape: list
+    max_text_length: int
+    use_space_char: bool
+    epochs: int
+    batch_size: int
+    lr: float
+    warmup_epochs: float
+    l2: float
+    augment: bool
+    eval_every_steps: int
+    log_every_steps: int
+    num_workers: int
+    seed: int
+    amp: bool
+    max_steps: int = 0
+    pretrained_model: str = ""
+    train_file: str = str(SPLIT_DIR / "train.txt")
+    val_file: str = str(SPLIT_DIR / "val.txt")
+    dict_file: str = str(SPLIT_DIR / "dict.txt")
+    extra: dict = field(default_factory=dict)
+
+    def fingerprint(self):
+        """Identifies the run: params plus the bytes of the data it reads."""
+        digest = hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode())
+        for path in (self.train_file, self.val_file, self.dict_file):
+            digest.update(Path(path).read_bytes())
+        return digest.hexdigest()[:16]
+
+
+def from_params(name, params=None):
+    params = params or params_lib.load()
+    data = params.section("data")
+    train = params.section(f"train_{name}")
+    image_shape = data.get("image_shape", list)
+    if len(image_shape) != 3 or not all(isinstance(v, int) and v > 0 for v in image_shape):
+        from linerec.errors import PipelineError
+        raise PipelineError(f"expected [channels, height, width], got {image_shape!r}",
+                            where=f"{params.path}: data.image_shape", fix="e.g. [3, 32, 320]")
+    return TrainConfig(
+        name=name,
+        model=train.get("model", dict),
+        image_shape=image_shape,
+        max_text_length=data.get("max_text_length", int, minimum=1),
+        use_space_char=data.get("use_space_char", bool),
+        epochs=train.get("epochs", int, minimum=1),
+        batch_size=train.get("batch_size", int, minimum=1),
+        lr=train.get("lr", float, minimum=0.0),
+        warmup_epochs=train.get("warmup_epochs", float, minimum=0.0),
+        l2=train.get("l2", float, minimum=0.0),
+        augment=train.get("augment", bool),
+        eval_every_steps=train.get("eval_every_steps", int, minimum=1),
+        log_every_steps=train.get("log_every_steps", int, minimum=1),
+        num_workers=train.get("num_workers", int, minimum=0),
+        seed=train.get("seed", int),
+        amp=train.get("amp", bool),
+        max_steps=train.get("max_steps", int, default=0, minimum=0),
+        pretrained_model=train.get("pretrained_model", str, default=""),
+    )

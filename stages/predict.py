@@ -1,0 +1,58 @@
+"""Stage predict: the exported model over every test image → data/predictions.tsv.
+
+An image that cannot be read gets an empty prediction and is reported by name.
+"""
+
+from pathlib import Path
+
+from tqdm import tqdm
+
+from linerec import params as params_lib
+from linerec.atomic import atomic_path
+from linerec.errors import PipelineError, run_main
+from linerec.inference.predictor import LinePredictor
+from linerec.inference.preprocess import read_image
+
+EXTRACTED = Path("data/extracted")
+EXPORT_DIR = Path("models/export")
+OUT_FILE = Path("data/predictions.tsv")
+
+
+def read_test_names():
+    path = EXTRACTED / "test_images.txt"
+    if not path.exists():
+        raise PipelineError("test image list not found", where=str(path),
+                            fix="run the extract stage first (dvc repro extract)")
+    return [line for line in path.read_text(encoding="utf-8").split("\n") if line]
+
+
+def main(argv):
+    section = params_lib.load().section("predict")
+    predictor = LinePredictor(EXPORT_DIR,
+                              batch_size=section.get("batch_size", int, minimum=1),
+                              cpu_threads=section.get("cpu_threads", int, minimum=1),
+                              enable_mkldnn=section.get("enable_mkldnn", bool))
+    names = read_test_names()
+    images, readable, unreadable = [], [], []
+    for name in names:
+        image = read_image(EXTRACTED / "test_images" / name) \
+            if (EXTRACTED / "test_images" / name).exists() else None
+        if image is None:
+            unreadable.append(name)
+        else:
+            readable.append(name)
+            images.append(image)
+    with tqdm(total=len(images), desc="predict", unit="img", mininterval=2.0) as bar:
+        results = dict(zip(readable, predictor.predict(images, progress=bar.update)))
+    with atomic_path(OUT_FILE) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as out:
+        out.write("name\ttext\tconfidence\n")
+        for name in names:
+            text, confidence = results.get(name, ("", 0.0))
+            out.write(f"{name}\t{text}\t{confidence:.5f}\n")
+    for name in unreadable:
+        print(f"predict: {EXTRACTED / 'test_images' / name}: unreadable image, empty prediction")
+    print(f"predict: {len(names)} test images ({len(unreadable)} unreadable) → {OUT_FILE}")
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,47 @@
+"""Stage submit: data/predictions.tsv → data/submission.txt, checked against the test image list;
+scored into metrics/submit.json where test labels exist (the embedded sample)."""
+
+import csv
+from pathlib import Path
+
+from linerec import submission
+from linerec.atomic import write_json, write_text
+from linerec.errors import PipelineError, run_main
+from linerec.metrics import score
+
+EXTRACTED = Path("data/extracted")
+PREDICTIONS = Path("data/predictions.tsv")
+OUT_FILE = Path("data/submission.txt")
+
+
+def read_tsv(path, columns):
+    if not path.exists():
+        raise PipelineError("file not found", where=str(path), fix="run the stages before submit")
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    return {row[0]: row[columns] for row in rows if row}
+
+
+def main(argv):
+    names = [n for n in (EXTRACTED / "test_images.txt").read_text(encoding="utf-8").split("\n") if n]
+    predictions = read_tsv(PREDICTIONS, 1)
+    predictions.pop("name", None)
+    text = submission.render(names, predictions)
+    parsed = submission.parse(text, where=str(OUT_FILE))
+    submission.validate(parsed, names, where=str(OUT_FILE))
+    write_text(OUT_FILE, text)
+
+    metrics = {"lines": len(parsed), "empty": sum(1 for v in parsed.values() if not v)}
+    labels_path = EXTRACTED / "test_labels.tsv"
+    if labels_path.exists():
+        labels = read_tsv(labels_path, 1)
+        scored = [n for n in names if n in labels]
+        metrics.update(score([parsed[n] for n in scored], [labels[n] for n in scored]))
+        print(f"submit: local score on {len(scored)} labelled test images: "
+              f"acc {metrics['acc']:.4f}, 1-NED {metrics['norm_edit_dis']:.4f}")
+    write_json("metrics/submit.json", metrics)
+    print(f"submit: {len(parsed)} lines → {OUT_FILE}")
+
+
+if __name__ == "__main__":
+    run_main(main)
