@@ -1,0 +1,103 @@
+"""Export through the stage script (it must set FLAGS_enable_pir_api before paddle loads)."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import paddle
+import pytest
+import yaml
+
+from linerec.charset import ctc_classes, ppocr_keys_path, read_dictionary
+from linerec.modeling.recognizer import build_recognizer
+from linerec.training import checkpoint
+from tests.conftest import ROOT, render_line, run_stage
+
+MOBILE = {"backbone": {"name": "MobileNetV3", "model_name": "small", "scale": 0.5,
+                       "small_stride": [1, 2, 2, 2]}, "neck": {"hidden_size": 48}}
+
+
+def fake_trained_model(project, dict_path, model_cfg=MOBILE, name="mobile"):
+    """A models/<name> folder as a training stage leaves it, with untrained weights."""
+    classes = ctc_classes(read_dictionary(dict_path), True)
+    paddle.seed(0)
+    model = build_recognizer(model_cfg, num_classes=len(classes))
+    model_dir = Path(project) / "models" / name
+    checkpoint.save(model_dir / "best", model, None, {"step": 0})
+    shutil.copyfile(dict_path, model_dir / "dict.txt")
+    (model_dir / "model.json").write_text(json.dumps({
+        "name": name, "model": model_cfg, "num_classes": len(classes),
+        "image_shape": [3, 32, 320], "use_space_char": True, "max_text_length": 25,
+        "dict": "dict.txt"}))
+    return model_dir
+
+
+def write_params(project, **export):
+    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    params["export"].update(export)
+    (Path(project) / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True))
+
+
+@pytest.fixture(scope="module")
+def full_dictionary_export(tmp_path_factory):
+    project = tmp_path_factory.mktemp("export")
+    fake_trained_model(project, ppocr_keys_path())
+    write_params(project)
+    result = run_stage("export.py", cwd=project)
+    return project, result
+
+
+def test_mobile_with_the_full_dictionary_is_about_paddleocrs_5_mb(full_dictionary_export):
+    project, result = full_dictionary_export
+    export_dir = project / "models/export"
+    size = sum((export_dir / f).stat().st_size for f in ("inference.pdmodel", "inference.pdiparams"))
+    print(f"exported mobile, 6,625 classes: {size / 1e6:.2f} MB")
+    assert 4.0e6 < size < 6.5e6
+    metrics = json.loads((project / "metrics/export.json").read_text())
+    assert metrics["size_mb"] == pytest.approx(size / 1e6, abs=1e-3)
+    assert metrics["max_output_drift"] < 1e-4
+    assert not (export_dir / "inference.json").exists()
+
+
+def test_paddleocr_text_recognizer_reads_the_export_as_we_do(full_dictionary_export, monkeypatch):
+    from paddleocr.tools.infer import utility
+    from paddleocr.tools.infer.predict_rec import TextRecognizer
+
+    from linerec.inference.predictor import LinePredictor
+
+    project, _ = full_dictionary_export
+    export_dir = project / "models/export"
+    config = json.loads((export_dir / "recognizer.json").read_text())["paddleocr_args"]
+    args = utility.init_args().parse_args([])
+    args.rec_model_dir = str(export_dir)
+    args.rec_algorithm = config["rec_algorithm"]
+    args.rec_image_shape = config["rec_image_shape"]
+    args.rec_char_dict_path = str(export_dir / config["rec_char_dict_path"])
+    args.use_space_char = config["use_space_char"]
+    args.use_gpu = False
+    args.enable_mkldnn = True
+    args.rec_batch_num = 4
+    theirs, _ = TextRecognizer(args)(
+        [np.asarray(render_line(t))[:, :, ::-1].copy() for t in ("12", "345", "67890", "1")])
+    images = [np.asarray(render_line(t))[:, :, ::-1].copy() for t in ("12", "345", "67890", "1")]
+    ours = LinePredictor(export_dir, batch_size=4).predict(images)
+    assert [text for text, _ in ours] == [text for text, _ in theirs]
+    assert [c for _, c in ours] == pytest.approx([c for _, c in theirs], abs=1e-4)
+
+
+def test_an_export_over_the_limit_fails_with_the_size_and_leaves_nothing(tmp_path):
+    fake_trained_model(tmp_path, ppocr_keys_path())
+    write_params(tmp_path, max_size_mb=1)
+    result = run_stage("export.py", cwd=tmp_path, check=False)
+    assert result.returncode == 2
+    assert "over the 1 MB limit" in result.stderr and "MB" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "models/export").exists()
+
+
+def test_a_missing_model_is_a_clear_error(tmp_path):
+    write_params(tmp_path, model="server")
+    result = run_stage("export.py", cwd=tmp_path, check=False)
+    assert result.returncode == 2
+    assert "models/server/model.json" in result.stderr and "dvc repro train_server" in result.stderr
