@@ -1,0 +1,113 @@
+"""The whole DAG through `dvc repro` on a tiny embedded sample, in a fresh copy of the project:
+every stage runs, the submission parses back, a second repro does nothing, and a params change
+marks exactly the stages below it as changed."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from linerec import submission
+from tests.conftest import copy_project
+
+pytestmark = pytest.mark.slow
+
+TINY = {
+    "data": {"image_shape": [3, 32, 128]},
+    "sample": {"num_train": 120, "num_test": 24, "max_chars": 4},
+    "split": {"val_size": 24},
+    "train_mobile": {"epochs": 2, "batch_size": 16, "eval_every_steps": 6, "log_every_steps": 2},
+    "train_server": {"epochs": 1, "max_steps": 2, "batch_size": 4, "eval_every_steps": 2,
+                     "log_every_steps": 1},
+}
+
+
+def _dvc(project, *args, check=True):
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    result = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=project, env=env,
+                            capture_output=True, text=True, timeout=1800)
+    if check and result.returncode != 0:
+        raise AssertionError(f"dvc {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def _set_params(project, changes):
+    path = Path(project) / "params.yaml"
+    params = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for section, values in changes.items():
+        params[section].update(values)
+    path.write_text(yaml.safe_dump(params, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def _git(project, *args):
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=project,
+                   check=True, capture_output=True)
+
+
+def _changed_stages(project):
+    status = json.loads(_dvc(project, "status", "--json").stdout or "{}")
+    return set(status)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    project = copy_project(tmp_path_factory.mktemp("pipeline"))
+    _set_params(project, TINY)
+    _git(project, "init", "-q")
+    _git(project, "add", "-A")
+    _git(project, "commit", "-qm", "tiny sample")
+    _dvc(project, "repro")
+    return project
+
+
+def test_every_stage_ran_and_the_submission_parses_back(project):
+    names = (project / "data/extracted/test_images.txt").read_text(encoding="utf-8").split()
+    assert len(names) == 24
+    text = (project / "data/submission.txt").read_text(encoding="utf-8")
+    parsed = submission.parse(text)
+    submission.validate(parsed, names)
+    scored = json.loads((project / "metrics/submit.json").read_text())
+    assert scored["lines"] == 24 and 0.0 <= scored["norm_edit_dis"] <= 1.0
+    for model in ("mobile", "server"):
+        metrics = json.loads((project / f"metrics/eval_{model}.json").read_text())
+        assert metrics["count"] > 0
+    assert json.loads((project / "metrics/export.json").read_text())["size_mb"] < 10
+
+
+def test_a_second_repro_runs_nothing(project):
+    result = _dvc(project, "repro")
+    assert "Running stage" not in result.stdout
+    assert _changed_stages(project) == set()
+
+
+def test_dvc_reports_metrics_params_and_plots(project):
+    shown = _dvc(project, "metrics", "show").stdout
+    for expected in ("metrics/eval_mobile.json", "metrics/eval_server.json", "metrics/data.json",
+                     "metrics/submit.json"):
+        assert expected in shown
+    plots = _dvc(project, "plots", "show", "-o", str(project / "plots_html"))
+    assert (project / "plots_html" / "index.html").exists(), plots.stdout
+
+
+@pytest.mark.parametrize("change,expected", [
+    ({"train_mobile": {"lr": 0.0005}},
+     {"train_mobile", "evaluate@mobile", "export", "predict", "submit"}),
+    ({"train_server": {"lr": 0.0005}}, {"train_server", "evaluate@server"}),
+    ({"export": {"max_size_mb": 9}}, {"export", "predict", "submit"}),
+    ({"predict": {"batch_size": 8}}, {"predict", "submit"}),
+], ids=["train_mobile", "train_server", "export", "predict"])
+def test_a_param_change_marks_exactly_the_stages_below_it(project, change, expected):
+    original = (project / "params.yaml").read_text(encoding="utf-8")
+    try:
+        _set_params(project, change)
+        assert _changed_stages(project) == expected
+        section, values = next(iter(change.items()))
+        key = next(iter(values))
+        assert f"{section}.{key}" in _dvc(project, "params", "diff").stdout
+    finally:
+        (project / "params.yaml").write_text(original, encoding="utf-8")
