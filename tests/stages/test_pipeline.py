@@ -129,3 +129,11 @@ def test_a_param_change_marks_exactly_the_stages_below_it(project, change, expec
         assert f"{section}.{key}" in _dvc(project, "params", "diff").stdout
     finally:
         (project / "params.yaml").write_text(original, encoding="utf-8")
+
+
+def test_an_experiment_runs_with_a_set_param_and_shows_up(project):
+    # Last in this module: an experiment leaves its results in the workspace.
+    _dvc(project, "exp", "run", "-S", "train_server.lr=0.0007", "--name", "server-lr")
+    shown = json.loads(_dvc(project, "exp", "show", "--json").stdout)
+    assert "server-lr" in json.dumps(shown)
+    assert json.loads((project / "metrics/eval_server.json").read_text())["count"] > 0
