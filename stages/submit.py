@@ -6,6 +6,7 @@ from pathlib import Path
 
 from linerec import submission
 from linerec.atomic import write_json, write_text
+from linerec.data.label_lines import read_label_lines
 from linerec.errors import PipelineError, run_main
 from linerec.metrics import score
 
@@ -34,7 +35,7 @@ def main(argv):
     metrics = {"lines": len(parsed), "empty": sum(1 for v in parsed.values() if not v)}
     labels_path = EXTRACTED / "test_labels.tsv"
     if labels_path.exists():
-        labels = read_tsv(labels_path, 1)
+        labels = dict(read_label_lines(labels_path, "extract"))
         scored = [n for n in names if n in labels]
         metrics.update(score([parsed[n] for n in scored], [labels[n] for n in scored]))
         print(f"submit: local score on {len(scored)} labelled test images: "

@@ -5,30 +5,16 @@ dictionary, or longer than max_text_length) are dropped when the dataset is buil
 rather than silently swapped for a random other line at read time as PaddleOCR's SimpleDataSet does.
 """
 
-from pathlib import Path
-
 import numpy as np
 import paddle
 
+from linerec.data.label_lines import read_label_lines
 from linerec.errors import PipelineError
 
 
 def read_label_file(path):
     """SimpleDataSet lines: ``image_path<TAB>label``."""
-    path = Path(path)
-    if not path.exists():
-        raise PipelineError("label file not found", where=str(path),
-                            fix="run the split stage first (dvc repro split)")
-    samples = []
-    for row, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
-        if not line:
-            continue
-        image_path, sep, label = line.partition("\t")
-        if not sep:
-            raise PipelineError("expected image_path<TAB>label", where=f"{path}:{row}",
-                                fix="regenerate it with the split stage")
-        samples.append((image_path, label))
-    return samples
+    return read_label_lines(path, "split")
 
 
 def build_operators(dict_path, image_shape, max_text_length, use_space_char, augment):

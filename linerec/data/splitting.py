@@ -14,6 +14,7 @@ from linerec.atomic import atomic_dir, write_json, write_text
 from linerec.data import dictionary, label_check, split_report
 from linerec.data.paths import (DICT_FILE, EXTRACTED_DIR, METRICS_FILE, REPORT, SPLIT_DIR,
                                 SUMMARY, TRAIN_IMAGES, TRAIN_LABELS, TRAIN_LIST, VAL_LIST)
+from linerec.data.label_lines import read_label_lines
 from linerec.errors import PipelineError
 
 MODES = ("tail", "random", "fraction")
@@ -21,23 +22,7 @@ MODES = ("tail", "random", "fraction")
 
 def read_labels_tsv(path):
     """[(name, label)] from the extract stage's ``name<TAB>label`` lines."""
-    path = Path(path)
-    if not path.is_file():
-        raise PipelineError("file not found", where=str(path),
-                            fix="run the extract stage first (dvc repro extract)")
-    samples = []
-    for number, line in enumerate(path.read_bytes().decode("utf-8").split("\n"), start=1):
-        if not line:
-            continue
-        name, tab, label = line.partition("\t")
-        if not tab or not name:
-            raise PipelineError("expected name<TAB>label", where=f"{path}: line {number}",
-                                fix="re-run the extract stage, which writes this file")
-        samples.append((name, label))
-    if not samples:
-        raise PipelineError("no labelled lines", where=str(path),
-                            fix="re-run the extract stage and read its problems.tsv")
-    return samples
+    return read_label_lines(path, "extract")
 
 
 def validation_count(total, mode, val_size, val_fraction):
