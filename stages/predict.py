@@ -9,7 +9,8 @@ from tqdm import tqdm
 
 from linerec import params as params_lib
 from linerec.atomic import atomic_path
-from linerec.errors import PipelineError, run_main
+from linerec.data.label_lines import read_names
+from linerec.errors import run_main
 from linerec.inference.predictor import LinePredictor
 from linerec.inference.preprocess import read_image
 
@@ -18,21 +19,13 @@ EXPORT_DIR = Path("models/export")
 OUT_FILE = Path("data/predictions.tsv")
 
 
-def read_test_names():
-    path = EXTRACTED / "test_images.txt"
-    if not path.exists():
-        raise PipelineError("test image list not found", where=str(path),
-                            fix="run the extract stage first (dvc repro extract)")
-    return [line for line in path.read_text(encoding="utf-8").split("\n") if line]
-
-
 def main(argv):
     section = params_lib.load().section("predict")
     predictor = LinePredictor(EXPORT_DIR,
                               batch_size=section.get("batch_size", int, minimum=1),
                               cpu_threads=section.get("cpu_threads", int, minimum=1),
                               enable_mkldnn=section.get("enable_mkldnn", bool))
-    names = read_test_names()
+    names = read_names(EXTRACTED / "test_images.txt", "extract")
     images, readable, unreadable = [], [], []
     for name in names:
         image = read_image(EXTRACTED / "test_images" / name) \

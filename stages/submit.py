@@ -6,7 +6,7 @@ from pathlib import Path
 
 from linerec import submission
 from linerec.atomic import write_json, write_text
-from linerec.data.label_lines import read_label_lines
+from linerec.data.label_lines import read_label_lines, read_names
 from linerec.errors import PipelineError, run_main
 from linerec.metrics import score
 
@@ -24,7 +24,7 @@ def read_tsv(path, columns):
 
 
 def main(argv):
-    names = [n for n in (EXTRACTED / "test_images.txt").read_text(encoding="utf-8").split("\n") if n]
+    names = read_names(EXTRACTED / "test_images.txt", "extract")
     predictions = read_tsv(PREDICTIONS, 1)
     predictions.pop("name", None)
     text = submission.render(names, predictions)

@@ -24,3 +24,12 @@ def read_label_lines(path, producer):
         raise PipelineError("no labelled lines", where=str(path),
                             fix=f"re-run the {producer} stage and read what it reports")
     return samples
+
+
+def read_names(path, producer):
+    """One name per line (extract's test image list), in order."""
+    path = Path(path)
+    if not path.is_file():
+        raise PipelineError("file not found", where=str(path),
+                            fix=f"run the {producer} stage first (dvc repro {producer})")
+    return [line for line in path.read_text(encoding="utf-8").split("\n") if line]
