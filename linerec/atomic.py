@@ -45,17 +45,35 @@ def write_json(path, obj):
     write_text(path, json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=False) + "\n")
 
 
+def _aside(path):
+    return path.with_name(f".{path.name}.old")
+
+
+def recover_dir(path):
+    """Puts back the previous version of a folder that atomic_dir was replacing when the process
+    died: between its two renames only ``.<name>.old`` exists. Returns ``path``."""
+    path = Path(path)
+    old = _aside(path)
+    if not path.exists() and old.is_dir():
+        os.replace(old, path)
+    return path
+
+
 @contextlib.contextmanager
 def atomic_dir(path):
-    """Yields an empty temporary folder beside ``path``; on success it replaces ``path`` whole."""
-    path = Path(path)
+    """Yields an empty temporary folder beside ``path``; on success it replaces ``path`` whole.
+
+    A folder cannot be renamed over a non-empty one, so the old version is first moved aside;
+    a kill in between leaves it there, and recover_dir (called here and by readers) restores it.
+    """
+    path = recover_dir(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     _make_public(tmp, 0o777)
     try:
         yield tmp
         if path.exists():
-            old = path.with_name(f".{path.name}.old")
+            old = _aside(path)
             shutil.rmtree(old, ignore_errors=True)
             os.replace(path, old)
             os.replace(tmp, path)

@@ -4,6 +4,8 @@
     dict.txt     its dictionary
     best/        weights with the best validation accuracy
     latest/      weights, optimizer state and step of the last evaluation (for resuming)
+    base/        (PP-OCRv4 only) the shipped program with its head fitted to the labels,
+                 which best/ and latest/ hold weights for
 """
 
 import json
@@ -13,6 +15,8 @@ from linerec.errors import PipelineError
 
 MODEL_INFO = "model.json"
 DICT_FILE = "dict.txt"
+# The models the pipeline trains: a train_<name> stage, a params section and models/<name>/.
+TRAINED_MODELS = ("mobile", "server", "ppocrv4")
 
 
 def read_model_info(model_dir):
@@ -24,13 +28,31 @@ def read_model_info(model_dir):
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def is_program_model(model_cfg):
+    """True for models trained as a shipped inference program (PP-OCRv4), not built in paddle.nn."""
+    from linerec.modeling import ppocrv4
+
+    return model_cfg.get("name") == ppocrv4.NAME
+
+
+def build_model(model_cfg, num_classes, model_dir):
+    """The untrained layer for a model section: a CRNN from params, or the program in base/."""
+    if is_program_model(model_cfg):
+        from linerec.modeling import ppocrv4
+        from linerec.modeling.program_recognizer import ProgramRecognizer
+
+        return ProgramRecognizer(Path(model_dir) / ppocrv4.BASE_DIR)
+    from linerec.modeling.recognizer import build_recognizer
+
+    return build_recognizer(model_cfg, num_classes=num_classes)
+
+
 def load_trained(model_dir, which="best"):
     """Builds the recogniser described by model.json and loads its ``which`` checkpoint."""
-    from linerec.modeling.recognizer import build_recognizer
     from linerec.training import checkpoint
 
     info = read_model_info(model_dir)
-    model = build_recognizer(info["model"], num_classes=info["num_classes"])
+    model = build_model(info["model"], info["num_classes"], model_dir)
     checkpoint.load_weights(Path(model_dir) / which, model)
     model.eval()
     return model, info

@@ -17,14 +17,35 @@ def load(path=PARAMS_FILE):
     if not path.exists():
         raise PipelineError("file not found", where=str(path),
                             fix="run the stages from the project root, where params.yaml lives")
+    data = path.read_bytes()
     try:
-        params = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise PipelineError(f"not UTF-8: byte 0x{data[error.start]:02x} at byte offset "
+                            f"{error.start}", where=f"{path}: line {line}",
+                            fix="save params.yaml as UTF-8 in your editor") from error
+    try:
+        params = yaml.safe_load(text) or {}
     except yaml.YAMLError as error:
-        raise PipelineError(f"not valid YAML: {error}", where=str(path),
-                            fix="correct the YAML syntax at the line shown") from error
+        raise _yaml_error(error, path) from error
     if not isinstance(params, dict):
-        raise PipelineError("expected a mapping of sections at the top level", where=str(path))
+        raise PipelineError("expected a mapping of sections at the top level", where=str(path),
+                            fix="start each section at the left margin, as 'data:', 'split:'...")
     return Params(params, str(path))
+
+
+def _yaml_error(error, path):
+    # str(YAMLError) spans several lines with a caret drawing; the error must stay one line.
+    mark = getattr(error, "problem_mark", None)
+    what = getattr(error, "problem", None) or str(error)
+    context, context_mark = getattr(error, "context", None), getattr(error, "context_mark", None)
+    if context:
+        what += f" ({context}" + (f" at line {context_mark.line + 1})" if context_mark else ")")
+    what = " ".join(what.split())
+    where = f"{path}: line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
+    return PipelineError(f"not valid YAML: {what}", where=where,
+                         fix="correct the YAML syntax at that line (or the one before it)")
 
 
 class Params:
@@ -40,7 +61,8 @@ class Params:
                                 fix=f"add a '{name}:' section (see the project's params.yaml)")
         value = self.tree[name]
         if not isinstance(value, dict):
-            raise PipelineError(f"section '{name}' must be a mapping", where=self.path)
+            raise PipelineError(f"section '{name}' must be a mapping", where=self.path,
+                                fix=f"indent the keys of '{name}:' below it, one per line")
         return Section(value, name, self.path)
 
 
@@ -66,7 +88,8 @@ class Section:
             raise PipelineError(f"{value!r} is not one of {', '.join(map(repr, choices))}",
                                 where=where, fix=f"use one of {', '.join(map(str, choices))}")
         if minimum is not None and value < minimum:
-            raise PipelineError(f"{value!r} is below the minimum {minimum}", where=where)
+            raise PipelineError(f"{value!r} is below the minimum {minimum}", where=where,
+                                fix=f"set {self.name}.{key} to {minimum} or more")
         return value
 
     def sub(self, key):

@@ -3,24 +3,20 @@
 Fails when inference.pdmodel + inference.pdiparams exceed export.max_size_mb.
 """
 
-import os
+from pathlib import Path
 
-# Must precede the first import of paddle: Paddle 3 otherwise writes inference.json, which the
-# competition does not count and paddleocr's TextRecognizer cannot load.
-os.environ["FLAGS_enable_pir_api"] = "0"
+import numpy as np
 
-from pathlib import Path  # noqa: E402
+# linerec first: it sets FLAGS_enable_pir_api=0 before paddle loads, without which Paddle 3
+# writes inference.json, which the competition does not count and TextRecognizer cannot load.
+from linerec import params as params_lib
+from linerec.atomic import atomic_dir, write_json
+from linerec.errors import PipelineError, run_main
+from linerec.inference import export
+from linerec.inference.predictor import LinePredictor
+from linerec.model_store import DICT_FILE, TRAINED_MODELS, load_trained
 
-import numpy as np  # noqa: E402
-
-from linerec import params as params_lib  # noqa: E402
-from linerec.atomic import atomic_dir, write_json  # noqa: E402
-from linerec.errors import PipelineError, run_main  # noqa: E402
-from linerec.inference import export  # noqa: E402
-from linerec.inference.predictor import LinePredictor  # noqa: E402
-from linerec.model_store import DICT_FILE, load_trained  # noqa: E402
-
-MODELS = ("mobile", "server")
+MODELS = TRAINED_MODELS
 OUT_DIR = Path("models/export")
 
 
@@ -36,7 +32,7 @@ def main(argv):
         probe, reference = export.export_inference_model(model, info["image_shape"], out)
         export.write_export_config(out, info, model_dir / DICT_FILE)
         size = export.competition_size(out)
-        export.check_size(size, limit_mb, name)
+        export.check_size(size, limit_mb, name, MODELS)
         check = LinePredictor(out, enable_mkldnn=False)
         check.input.reshape(probe.shape)
         check.input.copy_from_cpu(probe)

@@ -1,21 +1,20 @@
 """Stage train_<model>: trains one recogniser on data/split; resumes from models/<model>/latest.
 
-Usage: python stages/train.py mobile|server
+Usage: python stages/train.py mobile|server|ppocrv4
 Multi-GPU: python -m paddle.distributed.launch --gpus 0,1 stages/train.py server
 """
 
 import argparse
 
 from linerec.errors import run_main
+from linerec.model_store import TRAINED_MODELS
 from linerec.training.config import from_params
 from linerec.training.trainer import Trainer
-
-MODELS = ("mobile", "server")
 
 
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", choices=MODELS)
+    parser.add_argument("model", choices=TRAINED_MODELS)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     cfg = from_params(args.model)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+import linerec  # noqa: F401  (before any test imports paddle: it sets Paddle's program flags)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")

@@ -81,10 +81,14 @@ class SafeZip:
     def _check_declared_size(self, infos):
         declared = sum(info.file_size for info in infos)
         if declared > self.max_unpacked_bytes:
+            # The largest member is named so a single bomb can be told from a genuinely big set.
+            largest = max(infos, key=lambda info: info.file_size)
             raise PipelineError(
                 f"its members would unpack to {size_text(declared)}, more than "
                 f"{self.limit_name} = {size_text(self.max_unpacked_bytes)} "
-                "(a guard against decompression bombs)", where=str(self.path),
+                "(a guard against decompression bombs); the largest member, "
+                f"{member_path(largest)!r}, to {size_text(largest.file_size)}",
+                where=str(self.path),
                 fix=f"if the archive is genuine, raise {self.limit_name} in params.yaml; "
                     "otherwise download it again")
 

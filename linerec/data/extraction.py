@@ -111,8 +111,8 @@ def _extract_train(raw, table, out, limits, log):
     if not lines:
         raise PipelineError(
             f"none of the {len(table.rows)} label rows matched a usable image in {TRAIN_ZIP}",
-            where=csv_where, fix="check that the CSV's names are the zip's file names "
-                                 "(see the problems listed above)" + _first_problems(log))
+            where=csv_where, fix="check that the CSV's names are the zip's file names; "
+                                 "the first problems found:" + _first_problems(log))
     write_text(out / TRAIN_LABELS, "".join(lines))
     return {"zip_members": members, "images": members - _count(log, zip_where, "unsafe_path",
                                                                 "os_junk"),

@@ -1,8 +1,8 @@
 """Is this file an image the training reader can use? Decoded as PaddleOCR's DecodeImage does.
 
 cv2.imdecode(..., IMREAD_COLOR) turns CMYK, 16-bit, grayscale and alpha images into 8-bit BGR,
-so all of those are accepted. A JPEG whose data stops before its end-of-image marker is called
-truncated even when OpenCV shows it (the missing part comes out grey).
+so all of those are accepted. A JPEG whose scan data stops before its end-of-image marker is
+called truncated, whether OpenCV refuses it or shows it (the missing part comes out grey).
 """
 
 from dataclasses import dataclass
@@ -27,6 +27,11 @@ def check_image(data):
         return ImageProblem("empty_image", "0 bytes")
     image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     if image is None or image.size == 0:
+        # Newer OpenCV refuses a cut JPEG outright; "truncated" tells the user to fetch it again.
+        if data.rfind(_JPEG_SCAN) >= 0 and jpeg_truncated(data):
+            return ImageProblem("truncated_image",
+                                f"{len(data)} bytes; the JPEG data stops before its end marker "
+                                "and OpenCV cannot decode it")
         return ImageProblem("undecodable_image",
                             f"{len(data)} bytes that OpenCV cannot decode ({_kind_of(data)})")
     if jpeg_truncated(data):

@@ -6,7 +6,6 @@ environment before paddle is first imported; callers (stages/export.py) must set
 """
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -15,12 +14,9 @@ import paddle
 
 from linerec.errors import PipelineError
 from linerec.inference.predictor import CONFIG_FILE, DICT_FILE, MODEL_FILE, PARAMS_FILE
+from linerec.modeling.program_recognizer import ProgramRecognizer, legacy_programs_enabled
 
 MB = 1_000_000  # the competition's "10 MB": the stricter, decimal reading
-
-
-def legacy_format_enabled():
-    return os.environ.get("FLAGS_enable_pir_api", "").lower() in ("0", "false")
 
 
 def _give_rnn_dropout_state_a_value(model):
@@ -35,13 +31,16 @@ def _give_rnn_dropout_state_a_value(model):
 def export_inference_model(model, image_shape, out_dir):
     """Writes out_dir/inference.{pdmodel,pdiparams}; returns the eval-mode reference output
     for a fixed input, computed before conversion (the converted layer cannot be re-run)."""
-    if not legacy_format_enabled():
+    if not legacy_programs_enabled():
         raise PipelineError("Paddle was imported without FLAGS_enable_pir_api=0",
                             fix="run the export through stages/export.py, which sets it first")
     channels, height, width = image_shape
     model.eval()
     probe = np.random.default_rng(0).uniform(-1, 1, (2, channels, height, width)).astype("float32")
     reference = model(paddle.to_tensor(probe)).numpy()
+    if isinstance(model, ProgramRecognizer):
+        model.save_inference_model(out_dir, image_shape)
+        return probe, reference
     _give_rnn_dropout_state_a_value(model)
     spec = [paddle.static.InputSpec([None, channels, height, None], "float32", name="x")]
     static = paddle.jit.to_static(model, input_spec=spec, full_graph=True)
@@ -54,8 +53,9 @@ def export_inference_model(model, image_shape, out_dir):
 
 def write_export_config(out_dir, model_info, dict_path):
     shutil.copyfile(dict_path, Path(out_dir) / DICT_FILE)
+    algorithm = model_info.get("algorithm", "CRNN")
     config = {
-        "algorithm": "CRNN",
+        "algorithm": algorithm,
         "model": model_info["name"],
         "architecture": model_info["model"],
         "image_shape": model_info["image_shape"],
@@ -64,7 +64,7 @@ def write_export_config(out_dir, model_info, dict_path):
         "dict": DICT_FILE,
         # The same settings as command-line flags of paddleocr's tools/infer/predict_rec.py:
         "paddleocr_args": {
-            "rec_algorithm": "CRNN",
+            "rec_algorithm": algorithm,
             "rec_image_shape": ",".join(str(v) for v in model_info["image_shape"]),
             "rec_char_dict_path": DICT_FILE,
             "use_space_char": model_info["use_space_char"],
@@ -79,11 +79,14 @@ def competition_size(out_dir):
     return sum((Path(out_dir) / name).stat().st_size for name in (MODEL_FILE, PARAMS_FILE))
 
 
-def check_size(size_bytes, limit_mb, model_name):
+def check_size(size_bytes, limit_mb, model_name, model_names):
     if size_bytes > limit_mb * MB:
+        others = ", ".join(name for name in model_names if name != model_name)
         raise PipelineError(
             f"the exported {model_name} model is {size_bytes / MB:.2f} MB "
             f"(inference.pdmodel + inference.pdiparams), over the {limit_mb:g} MB limit",
-            where="params.yaml: export",
-            fix="export the mobile model (export.model: mobile), or shrink the model "
-                "(a smaller backbone scale or neck hidden_size, a smaller dictionary)")
+            where="params.yaml: export.max_size_mb",
+            fix=f"export another model (export.model: {others}), or shrink this one "
+                "(a smaller backbone scale or neck hidden_size, a smaller dictionary; for "
+                "ppocrv4, model.head: labels); raise export.max_size_mb only if your "
+                "competition allows it")

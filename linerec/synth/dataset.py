@@ -58,7 +58,7 @@ class SampleSpec:
 
 
 def _bad(key, problem, fix):
-    raise PipelineError(problem, where=f"sample.{key}", fix=f"{fix} in params.yaml")
+    raise PipelineError(problem, where=f"params.yaml: sample.{key}", fix=f"{fix} in params.yaml")
 
 
 def build_profile(spec, drawable):

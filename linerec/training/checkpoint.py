@@ -10,7 +10,7 @@ from pathlib import Path
 
 import paddle
 
-from linerec.atomic import atomic_dir
+from linerec.atomic import atomic_dir, recover_dir
 from linerec.errors import PipelineError
 
 WEIGHTS = "model.pdparams"
@@ -28,14 +28,14 @@ def save(folder, model, optimizer, state):
 
 
 def read_state(folder):
-    path = Path(folder) / STATE
+    path = recover_dir(folder) / STATE
     if not path.exists() or not (Path(folder) / WEIGHTS).exists():
         return None
     return json.loads(path.read_text(encoding="utf-8"))
 
 
 def load_weights(folder, model):
-    path = Path(folder) / WEIGHTS
+    path = recover_dir(folder) / WEIGHTS
     if not path.exists():
         raise PipelineError("checkpoint not found", where=str(path),
                             fix="train the model first (dvc repro train_mobile / train_server)")

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from linerec import params as params_lib
+from linerec.errors import PipelineError
 
 SPLIT_DIR = Path("data/split")
 
@@ -47,11 +48,13 @@ def from_params(name, params=None):
     params = params or params_lib.load()
     data = params.section("data")
     train = params.section(f"train_{name}")
-    image_shape = data.get("image_shape", list)
+    # A pretrained model fixes its own input height, so its section may override data's shape.
+    shape_owner = train if "image_shape" in train else data
+    image_shape = shape_owner.get("image_shape", list)
     if len(image_shape) != 3 or not all(isinstance(v, int) and v > 0 for v in image_shape):
-        from linerec.errors import PipelineError
         raise PipelineError(f"expected [channels, height, width], got {image_shape!r}",
-                            where=f"{params.path}: data.image_shape", fix="e.g. [3, 32, 320]")
+                            where=f"{params.path}: {shape_owner.name}.image_shape",
+                            fix="e.g. [3, 32, 320]")
     return TrainConfig(
         name=name,
         model=train.get("model", dict),

@@ -13,10 +13,10 @@ from linerec.atomic import write_json
 from linerec.charset import ctc_classes, read_dictionary
 from linerec.data.dataset import LineDataset
 from linerec.errors import PipelineError
-from linerec.model_store import DICT_FILE, MODEL_INFO
+from linerec.model_store import DICT_FILE, MODEL_INFO, build_model, is_program_model
+from linerec.modeling import ppocrv4
 from linerec.modeling.losses.rec_ctc_loss import CTCLoss
 from linerec.modeling.pretrained import load_pretrained
-from linerec.modeling.recognizer import build_recognizer
 from linerec.training import checkpoint
 from linerec.decoding import ctc_decoder
 from linerec.training.evaluation import evaluate
@@ -49,8 +49,12 @@ class Trainer:
             paddle.distributed.init_parallel_env()
         seed_everything(cfg.seed)
 
-        self.classes = ctc_classes(read_dictionary(cfg.dict_file), cfg.use_space_char)
-        dataset_args = dict(dict_path=cfg.dict_file, image_shape=cfg.image_shape,
+        self.fingerprint = cfg.fingerprint()
+        previous = self._resumable_state()
+        self.starts_pretrained = is_program_model(cfg.model) or bool(cfg.pretrained_model)
+        self.dict_file = self._prepare_model_files()
+        self.classes = ctc_classes(read_dictionary(self.dict_file), cfg.use_space_char)
+        dataset_args = dict(dict_path=self.dict_file, image_shape=cfg.image_shape,
                             max_text_length=cfg.max_text_length,
                             use_space_char=cfg.use_space_char)
         self.train_set = LineDataset(cfg.train_file, augment=cfg.augment, **dataset_args)
@@ -65,21 +69,21 @@ class Trainer:
                 where=f"params.yaml: train_{cfg.name}.batch_size", fix="lower the batch size")
         self.total_steps = cfg.max_steps or cfg.epochs * self.steps_per_epoch
 
-        self.model = build_recognizer(cfg.model, num_classes=len(self.classes))
+        self.model = build_model(cfg.model, len(self.classes), self.model_dir)
         self.loss_fn = CTCLoss()
         self.schedule = cosine_with_warmup(cfg.lr, self.total_steps,
                                            int(round(cfg.warmup_epochs * self.steps_per_epoch)))
         self.optimizer = paddle.optimizer.Adam(
             learning_rate=self.schedule, beta1=0.9, beta2=0.999,
-            parameters=self.model.parameters(),
+            # A loaded program lists batch-norm statistics among its parameters, frozen.
+            parameters=[p for p in self.model.parameters() if not p.stop_gradient],
             weight_decay=paddle.regularizer.L2Decay(cfg.l2) if cfg.l2 > 0 else None)
         self.scaler = paddle.amp.GradScaler() if cfg.amp and self.device_is_gpu else None
-        self.decoder = ctc_decoder(cfg.dict_file, cfg.use_space_char)
+        self.decoder = ctc_decoder(self.dict_file, cfg.use_space_char)
         self.val_loader = paddle.io.DataLoader(self.val_set, batch_size=max(cfg.batch_size, 32),
                                                shuffle=False, drop_last=False,
                                                num_workers=cfg.num_workers)
-        self.fingerprint = cfg.fingerprint()
-        self.state = self._resume_or_start()
+        self.state = self._load_or_start(previous)
         self.trained = self.model
         if self.world_size > 1:
             self.trained = paddle.DataParallel(self.model)
@@ -92,26 +96,46 @@ class Trainer:
     def is_main(self):
         return self.rank == 0
 
-    def _resume_or_start(self):
+    def _resumable_state(self):
+        """The state of models/<name>/latest if it was made by this very run; otherwise None,
+        and the folder is cleared so that nothing of another run is mixed in."""
         latest = self.model_dir / "latest"
         state = checkpoint.read_state(latest)
         if state and state.get("fingerprint") == self.fingerprint:
-            checkpoint.load_weights(latest, self.model)
-            checkpoint.load_optimizer(latest, self.optimizer)
-            self.log(f"resuming {self.cfg.name} from {latest} at step {state['step']}"
-                     f"/{self.total_steps} (epoch {state['epoch']})")
             return state
         if state:
             self.log(f"{latest} was trained with other params or data: starting afresh")
         if self.is_main and self.model_dir.exists():
             shutil.rmtree(self.model_dir)
             shutil.rmtree(self.live_dir, ignore_errors=True)
+        return None
+
+    def _prepare_model_files(self):
+        """Returns the dictionary the model is trained with."""
+        if not is_program_model(self.cfg.model):
+            return self.cfg.dict_file
+        if self.is_main:
+            ppocrv4.prepare_base(self.model_dir, self.cfg.train_file, self.cfg.model,
+                                 self.cfg.use_space_char, log=self.log,
+                                 where=f"params.yaml: train_{self.cfg.name}.model")
+        if self.world_size > 1:
+            paddle.distributed.barrier()
+        return self.model_dir / ppocrv4.BASE_DIR / ppocrv4.DICT_FILE
+
+    def _load_or_start(self, previous):
+        latest = self.model_dir / "latest"
+        if previous:
+            checkpoint.load_weights(latest, self.model)
+            checkpoint.load_optimizer(latest, self.optimizer)
+            self.log(f"resuming {self.cfg.name} from {latest} at step {previous['step']}"
+                     f"/{self.total_steps} (epoch {previous['epoch']})")
+            return previous
         if self.cfg.pretrained_model:
             report = load_pretrained(self.model, self.cfg.pretrained_model)
             self.log(str(report))
         return {"fingerprint": self.fingerprint, "step": 0, "epoch": 0, "batch_in_epoch": 0,
                 "best_acc": -1.0, "best_norm_edit_dis": -1.0, "best_step": 0,
-                "total_steps": self.total_steps}
+                "total_steps": self.total_steps, "evaluations": 0}
 
     def _worker_init(self, worker_id):
         # Augmentation draws from Python's and NumPy's global generators inside each worker.
@@ -146,6 +170,7 @@ class Trainer:
         metric, _, _ = evaluate(self.model, self.val_loader, self.val_set.targets, self.decoder)
         result = metric.result()
         state = self.state
+        state["evaluations"] = state.get("evaluations", 0) + 1
         improved = result["acc"] > state["best_acc"] or (
             result["acc"] == state["best_acc"] and result["norm_edit_dis"] > state["best_norm_edit_dis"])
         if improved:
@@ -164,9 +189,10 @@ class Trainer:
 
     def write_model_info(self):
         self.model_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(self.cfg.dict_file, self.model_dir / DICT_FILE)
+        shutil.copyfile(self.dict_file, self.model_dir / DICT_FILE)
         write_json(self.model_dir / MODEL_INFO, {
             "name": self.cfg.name, "model": self.cfg.model, "num_classes": len(self.classes),
+            "algorithm": ppocrv4.ALGORITHM if is_program_model(self.cfg.model) else "CRNN",
             "image_shape": self.cfg.image_shape, "use_space_char": self.cfg.use_space_char,
             "max_text_length": self.cfg.max_text_length, "dict": DICT_FILE,
         })
@@ -184,6 +210,12 @@ class Trainer:
                  f"{cfg.batch_size} on {self.device}")
         bar = tqdm(total=self.total_steps, initial=state["step"], disable=not (progress and self.is_main),
                    desc=f"train_{cfg.name}", mininterval=2.0, dynamic_ncols=True)
+        if self.is_main and self.starts_pretrained and state.get("evaluations", 0) == 0:
+            # A pretrained start has a score of its own: step 0 of the curve, and the bar the
+            # fine-tuned weights must clear to become best/.
+            live.step = 0
+            self._evaluate_and_checkpoint(live)
+            live.make_summary()
         reader_cost = batch_cost = 0.0
         window_steps = 0
         self.model.train()

@@ -12,7 +12,7 @@ import yaml
 from linerec.charset import ctc_classes, ppocr_keys_path, read_dictionary
 from linerec.modeling.recognizer import build_recognizer
 from linerec.training import checkpoint
-from tests.conftest import ROOT, render_line, run_stage
+from tests.conftest import ROOT, render_line, run_stage, write_split
 
 MOBILE = {"backbone": {"name": "MobileNetV3", "model_name": "small", "scale": 0.5,
                        "small_stride": [1, 2, 2, 2]}, "neck": {"hidden_size": 48}}
@@ -33,9 +33,11 @@ def fake_trained_model(project, dict_path, model_cfg=MOBILE, name="mobile"):
     return model_dir
 
 
-def write_params(project, **export):
+def write_params(project, sections=None, **export):
     params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
     params["export"].update(export)
+    for name, values in (sections or {}).items():
+        params[name].update(values)
     (Path(project) / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True))
 
 
@@ -43,7 +45,7 @@ def write_params(project, **export):
 def full_dictionary_export(tmp_path_factory):
     project = tmp_path_factory.mktemp("export")
     fake_trained_model(project, ppocr_keys_path())
-    write_params(project)
+    write_params(project, model="mobile")
     result = run_stage("export.py", cwd=project)
     return project, result
 
@@ -60,13 +62,38 @@ def test_mobile_with_the_full_dictionary_is_about_paddleocrs_5_mb(full_dictionar
     assert not (export_dir / "inference.json").exists()
 
 
-def test_paddleocr_text_recognizer_reads_the_export_as_we_do(full_dictionary_export, monkeypatch):
+@pytest.fixture(scope="module")
+def ppocrv4_export(tmp_path_factory):
+    """PP-OCRv4 fine-tuned for one step on rendered digits by train.py, then export.py."""
+    project = tmp_path_factory.mktemp("ppocrv4")
+    write_split(project, n_train=16, n_val=8)
+    write_params(project, {"train_ppocrv4": {"max_steps": 1, "batch_size": 4,
+                                             "eval_every_steps": 1}}, model="ppocrv4")
+    run_stage("train.py", "ppocrv4", "--no-progress", cwd=project)
+    run_stage("export.py", cwd=project)
+    return project
+
+
+def test_ppocrv4_with_its_head_cut_to_the_labels_passes_the_gate(ppocrv4_export):
+    metrics = json.loads((ppocrv4_export / "metrics/export.json").read_text())
+    print(f"exported ppocrv4: {metrics['size_mb']} MB")
+    assert metrics["model"] == "ppocrv4" and 7.0 < metrics["size_mb"] < 10.0
+    assert metrics["max_output_drift"] < 1e-4
+    config = json.loads((ppocrv4_export / "models/export/recognizer.json").read_text())
+    assert config["algorithm"] == "SVTR_LCNet" and config["image_shape"] == [3, 48, 320]
+
+
+@pytest.mark.parametrize("model", ["mobile", "ppocrv4"])
+def test_paddleocr_text_recognizer_reads_the_export_as_we_do(model, request):
     from paddleocr.tools.infer import utility
     from paddleocr.tools.infer.predict_rec import TextRecognizer
 
     from linerec.inference.predictor import LinePredictor
 
-    project, _ = full_dictionary_export
+    if model == "mobile":
+        project, _ = request.getfixturevalue("full_dictionary_export")
+    else:
+        project = request.getfixturevalue("ppocrv4_export")
     export_dir = project / "models/export"
     config = json.loads((export_dir / "recognizer.json").read_text())["paddleocr_args"]
     args = utility.init_args().parse_args([])
@@ -83,12 +110,14 @@ def test_paddleocr_text_recognizer_reads_the_export_as_we_do(full_dictionary_exp
     images = [np.asarray(render_line(t))[:, :, ::-1].copy() for t in ("12", "345", "67890", "1")]
     ours = LinePredictor(export_dir, batch_size=4).predict(images)
     assert [text for text, _ in ours] == [text for text, _ in theirs]
+    if model == "ppocrv4":
+        assert [text for text, _ in ours][:3] == ["12", "345", "67890"]
     assert [c for _, c in ours] == pytest.approx([c for _, c in theirs], abs=1e-4)
 
 
 def test_an_export_over_the_limit_fails_with_the_size_and_leaves_nothing(tmp_path):
     fake_trained_model(tmp_path, ppocr_keys_path())
-    write_params(tmp_path, max_size_mb=1)
+    write_params(tmp_path, model="mobile", max_size_mb=1)
     result = run_stage("export.py", cwd=tmp_path, check=False)
     assert result.returncode == 2
     assert "over the 1 MB limit" in result.stderr and "MB" in result.stderr

@@ -34,6 +34,7 @@ def test_odd_test_images_each_get_one_line_and_unreadable_ones_are_named(tmp_pat
     fake_trained_model(tmp_path, ppocr_keys_path())
     params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
     params["predict"]["batch_size"] = 4
+    params["export"]["model"] = "mobile"
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True))
     run_stage("export.py", cwd=tmp_path)
     names = _write_test_images(tmp_path / "data/extracted/test_images")
