@@ -88,7 +88,7 @@ def prepare_base(model_dir, train_file, model_cfg, use_space_char, log=print, wh
         report = rewrite_ctc_head(shipped_model_dir(), tmp,
                                   ctc_classes(shipped_chars, use_space_char=True),
                                   ctc_classes(chars, use_space_char),
-                                  freeze_bn_stats=bool(model_cfg.get("freeze_bn_stats", False)))
+                                  freeze_bn_stats=bool(model_cfg.get("freeze_bn_stats", True)))
         (tmp / DICT_FILE).write_text("".join(c + "\n" for c in chars), encoding="utf-8")
     log(f"PP-OCRv4 from {shipped_model_dir()}: {report}")
     return target, report

@@ -49,11 +49,12 @@ def _find_ctc_head(block, fetch_name, where):
     return matmul, add, softmax
 
 
-def rewrite_ctc_head(source_dir, target_dir, source_classes, classes, freeze_bn_stats=False):
+def rewrite_ctc_head(source_dir, target_dir, source_classes, classes, freeze_bn_stats=True):
     """Writes target_dir/inference.{pdmodel,pdiparams}: the source program with one head column
     per entry of ``classes``, taken from ``source_classes`` by name (index 0, the CTC blank,
-    must stay first in both). ``freeze_bn_stats`` makes batch norm use its stored statistics in
-    training mode too. Returns a HeadRewrite."""
+    must stay first in both). An exported program's batch norm uses its stored statistics even
+    in training mode (PaddleOCR sets use_global_stats); ``freeze_bn_stats=False`` makes it
+    normalise by batch and update them instead. Returns a HeadRewrite."""
     require_legacy_programs()
     require_program(source_dir)
     if classes[0] != source_classes[0]:
@@ -94,10 +95,9 @@ def rewrite_ctc_head(source_dir, target_dir, source_classes, classes, freeze_bn_
                 shape = list(block.var(name).shape)
                 shape[-1] = len(classes)
                 block.var(name).desc.set_shape(shape)
-            if freeze_bn_stats:
-                for op in block.ops:
-                    if op.type == "batch_norm":
-                        op._set_attr("use_global_stats", True)
+            for op in block.ops:
+                if op.type == "batch_norm":
+                    op._set_attr("use_global_stats", bool(freeze_bn_stats))
 
             # Written as loaded rather than through save_inference_model, whose pruning drops
             # the XShape outputs that paddle.jit.load needs to build the backward program.

@@ -56,3 +56,17 @@ def test_a_new_class_starts_unlikely_and_the_report_counts_it(models):
     probabilities = cut(to_batch(INSIDE)).numpy()
     assert not (probabilities.argmax(-1) == len(KEPT) + 1).any()
     assert probabilities[:, :, len(KEPT) + 1].mean() < 0.01
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_batch_norm_statistics_move_only_when_unfrozen(freeze, tmp_path):
+    shipped = read_dictionary(ppocrv4.shipped_dict_path())
+    rewrite_ctc_head(ppocrv4.shipped_model_dir(), tmp_path, ctc_classes(shipped, True),
+                     ctc_classes(KEPT, True), freeze_bn_stats=freeze)
+    model = ProgramRecognizer(tmp_path)
+    statistics = [p for p in model.parameters() if p.stop_gradient]
+    before = [s.numpy().copy() for s in statistics]
+    model.train()
+    model(to_batch(INSIDE))
+    moved = any(not np.array_equal(s.numpy(), b) for s, b in zip(statistics, before))
+    assert moved is not freeze
