@@ -24,7 +24,9 @@ def main(argv):
     predictor = LinePredictor(EXPORT_DIR,
                               batch_size=section.get("batch_size", int, minimum=1),
                               cpu_threads=section.get("cpu_threads", int, minimum=1),
-                              enable_mkldnn=section.get("enable_mkldnn", bool))
+                              enable_mkldnn=section.get("enable_mkldnn", bool),
+                              # Processes, each with its own predictor (see LinePredictor).
+                              workers=section.get("workers", int, default=1, minimum=1))
     names = read_names(EXTRACTED / "test_images.txt", "extract")
     images, readable, unreadable = [], [], []
     for name in names:
@@ -35,7 +37,7 @@ def main(argv):
         else:
             readable.append(name)
             images.append(image)
-    with tqdm(total=len(images), desc="predict", unit="img", mininterval=2.0) as bar:
+    with predictor, tqdm(total=len(images), desc="predict", unit="img", mininterval=2.0) as bar:
         results = dict(zip(readable, predictor.predict(images, progress=bar.update)))
     with atomic_path(OUT_FILE) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as out:
         out.write("name\ttext\tconfidence\n")
