@@ -7,15 +7,20 @@ from linerec.errors import PipelineError
 PPOCR_KEYS = "ppocr_keys_v1"
 
 
-def ppocr_keys_path():
-    """The 6,623-character dictionary that ships inside the paddleocr wheel."""
+def package_dir(name, ships=""):
+    """The folder of an installed package whose data files (dictionaries, models) we read."""
     import importlib.util
 
-    spec = importlib.util.find_spec("paddleocr")
+    spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
-        raise PipelineError("the paddleocr package is not installed",
+        raise PipelineError(f"the {name} package{ships} is not installed",
                             fix="pip install -e . in the project root")
-    path = Path(list(spec.submodule_search_locations)[0]) / "ppocr" / "utils" / "ppocr_keys_v1.txt"
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def ppocr_keys_path():
+    """The 6,623-character dictionary that ships inside the paddleocr wheel."""
+    path = package_dir("paddleocr") / "ppocr" / "utils" / "ppocr_keys_v1.txt"
     if not path.exists():
         raise PipelineError("ppocr_keys_v1.txt is missing from the paddleocr package", where=str(path),
                             fix="reinstall paddleocr==2.10.0")

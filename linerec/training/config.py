@@ -30,6 +30,7 @@ class TrainConfig:
     seed: int
     amp: bool
     max_steps: int = 0
+    eval_batch_size: int = 0
     pretrained_model: str = ""
     train_file: str = str(SPLIT_DIR / "train.txt")
     val_file: str = str(SPLIT_DIR / "val.txt")
@@ -73,5 +74,6 @@ def from_params(name, params=None):
         seed=train.get("seed", int),
         amp=train.get("amp", bool),
         max_steps=train.get("max_steps", int, default=0, minimum=0),
+        eval_batch_size=train.get("eval_batch_size", int, default=0, minimum=0),
         pretrained_model=train.get("pretrained_model", str, default=""),
     )

@@ -80,7 +80,8 @@ class Trainer:
             weight_decay=paddle.regularizer.L2Decay(cfg.l2) if cfg.l2 > 0 else None)
         self.scaler = paddle.amp.GradScaler() if cfg.amp and self.device_is_gpu else None
         self.decoder = ctc_decoder(self.dict_file, cfg.use_space_char)
-        self.val_loader = paddle.io.DataLoader(self.val_set, batch_size=max(cfg.batch_size, 32),
+        eval_batch_size = cfg.eval_batch_size or max(cfg.batch_size, 32)
+        self.val_loader = paddle.io.DataLoader(self.val_set, batch_size=eval_batch_size,
                                                shuffle=False, drop_last=False,
                                                num_workers=cfg.num_workers)
         self.state = self._load_or_start(previous)
