@@ -32,7 +32,6 @@ import os
 import pickle
 import platform
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -320,6 +319,7 @@ def export_untrained_mobile(project):
     import paddle
 
     from linerec.charset import ctc_classes, ppocr_keys_path, read_dictionary
+    from linerec.model_store import write_model_info
     from linerec.modeling.recognizer import build_recognizer
     from linerec.training import checkpoint
 
@@ -329,11 +329,9 @@ def export_untrained_mobile(project):
     model_dir = project / "models" / "mobile"
     checkpoint.save(model_dir / "best", build_recognizer(MOBILE, num_classes=len(classes)), None,
                     {"step": 0})
-    shutil.copyfile(ppocr_keys_path(), model_dir / "dict.txt")
-    (model_dir / "model.json").write_text(json.dumps({
-        "name": "mobile", "model": MOBILE, "num_classes": len(classes), "algorithm": "CRNN",
-        "image_shape": COMPETITION_SHAPE, "use_space_char": True, "max_text_length": 25,
-        "dict": "dict.txt"}), encoding="utf-8")
+    write_model_info(model_dir, ppocr_keys_path(), name="mobile", model=MOBILE,
+                     num_classes=len(classes), image_shape=COMPETITION_SHAPE,
+                     use_space_char=True, max_text_length=25)
     params = read_params()
     params["export"]["model"] = "mobile"
     (project / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")

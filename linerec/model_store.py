@@ -28,6 +28,23 @@ def read_model_info(model_dir):
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def write_model_info(model_dir, dict_path, *, name, model, num_classes, image_shape,
+                     use_space_char, max_text_length, algorithm="CRNN"):
+    """Writes model.json and a copy of the dictionary: what load_trained and export read."""
+    import shutil
+
+    from linerec.atomic import write_json
+
+    model_dir = Path(model_dir)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(dict_path, model_dir / DICT_FILE)
+    write_json(model_dir / MODEL_INFO, {
+        "name": name, "model": model, "num_classes": num_classes, "algorithm": algorithm,
+        "image_shape": image_shape, "use_space_char": use_space_char,
+        "max_text_length": max_text_length, "dict": DICT_FILE,
+    })
+
+
 def is_program_model(model_cfg):
     """True for models trained as a shipped inference program (PP-OCRv4), not built in paddle.nn."""
     from linerec.modeling import ppocrv4

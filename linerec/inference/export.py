@@ -2,7 +2,7 @@
 (inference.pdmodel + inference.pdiparams), beside the dictionary and preprocessing settings.
 
 Paddle 3 writes its new program format (inference.json) unless FLAGS_enable_pir_api=0 is in the
-environment before paddle is first imported; callers (stages/export.py) must set it.
+environment before paddle is first imported; ``import linerec`` sets it.
 """
 
 import json
@@ -14,7 +14,7 @@ import paddle
 
 from linerec.errors import PipelineError
 from linerec.inference.predictor import CONFIG_FILE, DICT_FILE, MODEL_FILE, PARAMS_FILE
-from linerec.modeling.program_recognizer import ProgramRecognizer, legacy_programs_enabled
+from linerec.modeling.program_recognizer import ProgramRecognizer, require_legacy_programs
 
 MB = 1_000_000  # the competition's "10 MB": the stricter, decimal reading
 
@@ -31,9 +31,7 @@ def _give_rnn_dropout_state_a_value(model):
 def export_inference_model(model, image_shape, out_dir):
     """Writes out_dir/inference.{pdmodel,pdiparams}; returns the eval-mode reference output
     for a fixed input, computed before conversion (the converted layer cannot be re-run)."""
-    if not legacy_programs_enabled():
-        raise PipelineError("Paddle was imported without FLAGS_enable_pir_api=0",
-                            fix="run the export through stages/export.py, which sets it first")
+    require_legacy_programs()
     channels, height, width = image_shape
     model.eval()
     probe = np.random.default_rng(0).uniform(-1, 1, (2, channels, height, width)).astype("float32")

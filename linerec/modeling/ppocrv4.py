@@ -7,7 +7,6 @@ program only, so it is trained as a program (see program_recognizer.py). Its ful
 characters the training labels use plus a safety set, which brings it well under.
 """
 
-import shutil
 from pathlib import Path
 
 from linerec.atomic import atomic_dir
@@ -88,12 +87,3 @@ def prepare_base(model_dir, train_file, model_cfg, use_space_char, log=print, wh
     log(f"PP-OCRv4 from {shipped_model_dir()}: {report}")
     return target, report
 
-
-def copy_shipped(target):
-    """The shipped model unchanged, with its dictionary, as a base folder (for zero-shot use)."""
-    target = Path(target)
-    target.mkdir(parents=True, exist_ok=True)
-    for name in ("inference.pdmodel", "inference.pdiparams"):
-        shutil.copyfile(shipped_model_dir() / name, target / name)
-    shutil.copyfile(shipped_dict_path(), target / DICT_FILE)
-    return target

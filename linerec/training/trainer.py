@@ -9,11 +9,10 @@ from pathlib import Path
 import numpy as np
 import paddle
 
-from linerec.atomic import write_json
 from linerec.charset import ctc_classes, read_dictionary
 from linerec.data.dataset import LineDataset
 from linerec.errors import PipelineError
-from linerec.model_store import DICT_FILE, MODEL_INFO, build_model, is_program_model
+from linerec.model_store import build_model, is_program_model, write_model_info
 from linerec.modeling import ppocrv4
 from linerec.modeling.losses.rec_ctc_loss import CTCLoss
 from linerec.modeling.pretrained import load_pretrained
@@ -52,7 +51,7 @@ class Trainer:
         self.fingerprint = cfg.fingerprint()
         previous = self._resumable_state()
         self.starts_pretrained = is_program_model(cfg.model) or bool(cfg.pretrained_model)
-        self.dict_file = self._prepare_model_files()
+        self.dict_file = self._prepare_model_files(resuming=previous is not None)
         self.classes = ctc_classes(read_dictionary(self.dict_file), cfg.use_space_char)
         dataset_args = dict(dict_path=self.dict_file, image_shape=cfg.image_shape,
                             max_text_length=cfg.max_text_length,
@@ -111,17 +110,21 @@ class Trainer:
             shutil.rmtree(self.live_dir, ignore_errors=True)
         return None
 
-    def _prepare_model_files(self):
-        """Returns the dictionary the model is trained with."""
+    def _prepare_model_files(self, resuming):
+        """Returns the dictionary the model is trained with. A resumed run keeps the base/ its
+        checkpoint was trained on."""
         if not is_program_model(self.cfg.model):
             return self.cfg.dict_file
+        base_dict = self.model_dir / ppocrv4.BASE_DIR / ppocrv4.DICT_FILE
+        if resuming and base_dict.exists():
+            return base_dict
         if self.is_main:
             ppocrv4.prepare_base(self.model_dir, self.cfg.train_file, self.cfg.model,
                                  self.cfg.use_space_char, log=self.log,
                                  where=f"params.yaml: train_{self.cfg.name}.model")
         if self.world_size > 1:
             paddle.distributed.barrier()
-        return self.model_dir / ppocrv4.BASE_DIR / ppocrv4.DICT_FILE
+        return base_dict
 
     def _load_or_start(self, previous):
         latest = self.model_dir / "latest"
@@ -189,14 +192,12 @@ class Trainer:
                  f"at step {state['best_step']})")
 
     def write_model_info(self):
-        self.model_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(self.dict_file, self.model_dir / DICT_FILE)
-        write_json(self.model_dir / MODEL_INFO, {
-            "name": self.cfg.name, "model": self.cfg.model, "num_classes": len(self.classes),
-            "algorithm": ppocrv4.ALGORITHM if is_program_model(self.cfg.model) else "CRNN",
-            "image_shape": self.cfg.image_shape, "use_space_char": self.cfg.use_space_char,
-            "max_text_length": self.cfg.max_text_length, "dict": DICT_FILE,
-        })
+        write_model_info(
+            self.model_dir, self.dict_file, name=self.cfg.name, model=self.cfg.model,
+            num_classes=len(self.classes),
+            algorithm=ppocrv4.ALGORITHM if is_program_model(self.cfg.model) else "CRNN",
+            image_shape=self.cfg.image_shape, use_space_char=self.cfg.use_space_char,
+            max_text_length=self.cfg.max_text_length)
 
     def run(self, progress=True):
         from tqdm import tqdm

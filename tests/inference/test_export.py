@@ -1,7 +1,6 @@
 """Export through the stage script (it must set FLAGS_enable_pir_api before paddle loads)."""
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +9,7 @@ import pytest
 import yaml
 
 from linerec.charset import ctc_classes, ppocr_keys_path, read_dictionary
+from linerec.model_store import write_model_info
 from linerec.modeling.recognizer import build_recognizer
 from linerec.training import checkpoint
 from tests.conftest import ROOT, render_line, run_stage, write_split
@@ -25,11 +25,8 @@ def fake_trained_model(project, dict_path, model_cfg=MOBILE, name="mobile"):
     model = build_recognizer(model_cfg, num_classes=len(classes))
     model_dir = Path(project) / "models" / name
     checkpoint.save(model_dir / "best", model, None, {"step": 0})
-    shutil.copyfile(dict_path, model_dir / "dict.txt")
-    (model_dir / "model.json").write_text(json.dumps({
-        "name": name, "model": model_cfg, "num_classes": len(classes),
-        "image_shape": [3, 32, 320], "use_space_char": True, "max_text_length": 25,
-        "dict": "dict.txt"}))
+    write_model_info(model_dir, dict_path, name=name, model=model_cfg, num_classes=len(classes),
+                     image_shape=[3, 32, 320], use_space_char=True, max_text_length=25)
     return model_dir
 
 
@@ -85,9 +82,7 @@ def test_ppocrv4_with_its_head_cut_to_the_labels_passes_the_gate(ppocrv4_export)
 
 @pytest.mark.parametrize("model", ["mobile", "ppocrv4"])
 def test_paddleocr_text_recognizer_reads_the_export_as_we_do(model, request):
-    from paddleocr.tools.infer import utility
-    from paddleocr.tools.infer.predict_rec import TextRecognizer
-
+    from linerec.bench import paddleocr_recognizer
     from linerec.inference.predictor import LinePredictor
 
     if model == "mobile":
@@ -95,17 +90,7 @@ def test_paddleocr_text_recognizer_reads_the_export_as_we_do(model, request):
     else:
         project = request.getfixturevalue("ppocrv4_export")
     export_dir = project / "models/export"
-    config = json.loads((export_dir / "recognizer.json").read_text())["paddleocr_args"]
-    args = utility.init_args().parse_args([])
-    args.rec_model_dir = str(export_dir)
-    args.rec_algorithm = config["rec_algorithm"]
-    args.rec_image_shape = config["rec_image_shape"]
-    args.rec_char_dict_path = str(export_dir / config["rec_char_dict_path"])
-    args.use_space_char = config["use_space_char"]
-    args.use_gpu = False
-    args.enable_mkldnn = True
-    args.rec_batch_num = 4
-    theirs, _ = TextRecognizer(args)(
+    theirs, _ = paddleocr_recognizer(export_dir, batch_size=4, threads=1)(
         [np.asarray(render_line(t))[:, :, ::-1].copy() for t in ("12", "345", "67890", "1")])
     images = [np.asarray(render_line(t))[:, :, ::-1].copy() for t in ("12", "345", "67890", "1")]
     ours = LinePredictor(export_dir, batch_size=4).predict(images)
