@@ -1,4 +1,9 @@
-"""Outputs that are either complete or absent: write beside the target, then rename over it."""
+"""Outputs that are either complete or absent, also across a power cut: write beside the target,
+flush it to disk, rename it over the target, then flush the folder that records the rename.
+
+A process killed mid-write leaves its temporary (``.<name>.<random>.tmp``) behind; the next write
+of the same target removes such leftovers.
+"""
 
 import contextlib
 import json
@@ -15,17 +20,53 @@ def _make_public(path, mode):
     os.chmod(path, mode & ~umask)
 
 
+def fsync_path(path):
+    """Flushes a file's data, or a folder's entries, to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(root):
+    """Flushes every file and folder below ``root`` (deepest first), then ``root`` itself."""
+    for folder, _, files in os.walk(root, topdown=False):
+        for name in files:
+            fsync_path(os.path.join(folder, name))
+        fsync_path(folder)
+
+
+def _temporary_prefix(path):
+    return f".{path.name}."
+
+
+def remove_stale_temporaries(path):
+    """Removes what a killed writer of ``path`` left beside it (a rename never happened)."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return
+    for leftover in path.parent.glob(f"{_temporary_prefix(path)}*.tmp"):
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def atomic_path(path):
     """Yields a temporary path in the target's folder; renames it to ``path`` only on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale_temporaries(path)
+    fd, tmp = tempfile.mkstemp(prefix=_temporary_prefix(path), suffix=".tmp", dir=path.parent)
     os.close(fd)
     _make_public(tmp, 0o666)
     try:
         yield Path(tmp)
+        fsync_path(tmp)
         os.replace(tmp, path)
+        fsync_path(path.parent)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -68,18 +109,22 @@ def atomic_dir(path):
     """
     path = recover_dir(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    remove_stale_temporaries(path)
+    tmp = Path(tempfile.mkdtemp(prefix=_temporary_prefix(path), suffix=".tmp", dir=path.parent))
     _make_public(tmp, 0o777)
     try:
         yield tmp
+        fsync_tree(tmp)
         if path.exists():
             old = _aside(path)
             shutil.rmtree(old, ignore_errors=True)
             os.replace(path, old)
             os.replace(tmp, path)
+            fsync_path(path.parent)
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, path)
+            fsync_path(path.parent)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

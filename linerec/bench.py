@@ -318,22 +318,21 @@ def export_untrained_mobile(project):
     in its own process (export needs FLAGS_enable_pir_api=0 before paddle is imported)."""
     import paddle
 
-    from linerec.charset import ctc_classes, ppocr_keys_path, read_dictionary
-    from linerec.model_store import write_model_info
-    from linerec.modeling.recognizer import build_recognizer
+    from linerec.charset import ppocr_keys_path, read_dictionary
+    from linerec.families.crnn import CRNN
+    from linerec.model_store import model_info
     from linerec.training import checkpoint
 
     project = Path(project)
-    classes = ctc_classes(read_dictionary(ppocr_keys_path()), True)
+    family = CRNN(MOBILE, COMPETITION_SHAPE, use_space_char=True)
+    classes = family.classes(read_dictionary(ppocr_keys_path()))
     paddle.seed(0)
     model_dir = project / "models" / "mobile"
-    checkpoint.save(model_dir / "best", build_recognizer(MOBILE, num_classes=len(classes)), None,
-                    {"step": 0})
-    write_model_info(model_dir, ppocr_keys_path(), name="mobile", model=MOBILE,
-                     num_classes=len(classes), image_shape=COMPETITION_SHAPE,
-                     use_space_char=True, max_text_length=25)
+    checkpoint.save(model_dir / "best", family.build(len(classes)), None, {"step": 0},
+                    model_info(family, len(classes), 25, "mobile"), ppocr_keys_path())
     params = read_params()
     params["export"]["model"] = "mobile"
+    params["export"]["weights"] = "float32"
     (project / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
     result = subprocess.run([sys.executable, str(Path(__file__).parents[1] / "stages" / "export.py")],
                             cwd=project, capture_output=True, text=True)

@@ -3,6 +3,11 @@
 Usage: python stages/extract.py   (from the project root; reads params.yaml there)
 """
 
+# First, before anything imports paddle or paddleocr.
+from linerec.runtime import configure_stage
+
+configure_stage()
+
 from linerec import params as params_lib
 from linerec.data import extraction
 from linerec.errors import run_main

@@ -3,6 +3,11 @@
 An image that cannot be read gets an empty prediction and is reported by name.
 """
 
+# First, before anything imports paddle or paddleocr.
+from linerec.runtime import configure_stage
+
+configure_stage()
+
 from pathlib import Path
 
 from tqdm import tqdm

@@ -3,6 +3,11 @@
 Usage: python stages/sample.py
 """
 
+# First, before anything imports paddle or paddleocr.
+from linerec.runtime import configure_stage
+
+configure_stage()
+
 import argparse
 import time
 

@@ -4,6 +4,11 @@ summary.md) and metrics/data.json.
 Usage: python stages/split.py   (from the project root; reads params.yaml there)
 """
 
+# First, before anything imports paddle or paddleocr.
+from linerec.runtime import configure_stage
+
+configure_stage()
+
 from linerec import params as params_lib
 from linerec.data import paths, splitting
 from linerec.errors import run_main

@@ -1,6 +1,11 @@
 """Stage submit: data/predictions.tsv → data/submission.txt, checked against the test image list;
 scored into metrics/submit.json where test labels exist (the embedded sample)."""
 
+# First, before anything imports paddle or paddleocr.
+from linerec.runtime import configure_stage
+
+configure_stage()
+
 import csv
 from pathlib import Path
 

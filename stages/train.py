@@ -1,8 +1,13 @@
 """Stage train_<model>: trains one recogniser on data/split; resumes from models/<model>/latest.
 
-Usage: python stages/train.py mobile|server|ppocrv4
+Usage: python stages/train.py mobile|server|ppocrv4|ppocrv6
 Multi-GPU: python -m paddle.distributed.launch --gpus 0,1 stages/train.py server
 """
+
+# First, before anything imports paddle or paddleocr.
+from linerec.runtime import configure_stage
+
+configure_stage()
 
 import argparse
 

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
-import linerec  # noqa: F401  (before any test imports paddle: it sets Paddle's program flags)
+from linerec.runtime import configure_stage
+
+# The test process is configured as an exporting stage's, before any test imports paddle.
+configure_stage(legacy_programs=True)
 
 ROOT = Path(__file__).resolve().parents[1]
 
-os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 DIGITS_CHARS = "0123456789"

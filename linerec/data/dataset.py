@@ -1,9 +1,17 @@
-"""Text-line datasets over PaddleOCR's own data operators (from the paddleocr package).
+"""Training lines over PaddleOCR's own data operators (from the paddleocr package).
 
 Lines that PaddleOCR's CTCLabelEncode would reject (empty after removing characters outside the
-dictionary, or longer than max_text_length) are dropped when the dataset is built and counted,
-rather than silently swapped for a random other line at read time as PaddleOCR's SimpleDataSet does.
+dictionary, or longer than max_text_length) cannot be trained on: they are dropped when the
+dataset is built and counted, rather than silently swapped for a random other line at read time
+as PaddleOCR's SimpleDataSet does. Validation never goes through this encoding: models are scored
+against the raw labels (see linerec/training/evaluation.py).
+
+Augmentation draws from Python's and NumPy's global generators (PaddleOCR's RecAug does). Each
+line seeds them from (seed, epoch, index), so a line looks the same whatever the number of
+loader workers and whether the run was interrupted and resumed.
 """
+
+import random
 
 import numpy as np
 import paddle
@@ -37,17 +45,17 @@ class LineDataset(paddle.io.Dataset):
     """Yields (image CHW float32, label indices padded to max_text_length, label length)."""
 
     def __init__(self, label_file, dict_path, image_shape, max_text_length, use_space_char,
-                 augment=False):
+                 augment=False, seed=0):
         super().__init__()
         self.ops = build_operators(dict_path, image_shape, max_text_length, use_space_char, augment)
+        self.augment = augment
+        self.seed = seed
+        self.epoch = 0
         encoder = next(op for op in self.ops if type(op).__name__ == "CTCLabelEncode")
         samples = read_label_file(label_file)
         self.samples = [s for s in samples if encoder.encode(s[1]) is not None]
         self.dropped = len(samples) - len(self.samples)
         self.label_file = str(label_file)
-        # What PaddleOCR's eval compares against: the label as the dictionary can express it.
-        self.targets = ["".join(encoder.character[i] for i in encoder.encode(label))
-                        for _, label in self.samples]
         if not self.samples:
             raise PipelineError(
                 "no line can be encoded with the dictionary and max_text_length",
@@ -60,6 +68,11 @@ class LineDataset(paddle.io.Dataset):
     def __getitem__(self, index):
         from paddleocr.ppocr.data.imaug import transform
 
+        if self.augment:
+            line_seed = np.random.SeedSequence([self.seed, self.epoch, int(index)])
+            seed = int(line_seed.generate_state(1)[0])
+            random.seed(seed)
+            np.random.seed(seed)
         image_path, label = self.samples[index]
         with open(image_path, "rb") as handle:
             data = {"img_path": image_path, "image": handle.read(), "label": label}

@@ -2,7 +2,8 @@
 (inference.pdmodel + inference.pdiparams), beside the dictionary and preprocessing settings.
 
 Paddle 3 writes its new program format (inference.json) unless FLAGS_enable_pir_api=0 is in the
-environment before paddle is first imported; ``import linerec`` sets it.
+environment before paddle is first imported: the export stage asks for that through
+``linerec.runtime.configure_stage(legacy_programs=True)``.
 """
 
 import json
@@ -14,7 +15,8 @@ import paddle
 
 from linerec.errors import PipelineError
 from linerec.inference.predictor import CONFIG_FILE, DICT_FILE, MODEL_FILE, PARAMS_FILE
-from linerec.modeling.program_recognizer import ProgramRecognizer, require_legacy_programs
+from linerec.inference.weight_storage import store_weights_compactly
+from linerec.runtime import require_legacy_programs
 
 MB = 1_000_000  # the competition's "10 MB": the stricter, decimal reading
 
@@ -28,17 +30,15 @@ def _give_rnn_dropout_state_a_value(model):
             layer._dropout_state = paddle.zeros([1], dtype=state.dtype)
 
 
-def export_inference_model(model, image_shape, out_dir):
-    """Writes out_dir/inference.{pdmodel,pdiparams}; returns the eval-mode reference output
-    for a fixed input, computed before conversion (the converted layer cannot be re-run)."""
+def export_inference_model(model, image_shape, out_dir, weight_storage="float32"):
+    """Writes out_dir/inference.{pdmodel,pdiparams}, its large weights stored as
+    ``weight_storage`` (see weight_storage.py); returns the eval-mode reference output for a
+    fixed input, computed before conversion (the converted layer cannot be re-run)."""
     require_legacy_programs()
     channels, height, width = image_shape
     model.eval()
     probe = np.random.default_rng(0).uniform(-1, 1, (2, channels, height, width)).astype("float32")
     reference = model(paddle.to_tensor(probe)).numpy()
-    if isinstance(model, ProgramRecognizer):
-        model.save_inference_model(out_dir, image_shape)
-        return probe, reference
     _give_rnn_dropout_state_a_value(model)
     spec = [paddle.static.InputSpec([None, channels, height, None], "float32", name="x")]
     static = paddle.jit.to_static(model, input_spec=spec, full_graph=True)
@@ -46,6 +46,8 @@ def export_inference_model(model, image_shape, out_dir):
     if not (Path(out_dir) / MODEL_FILE).exists():
         raise PipelineError("Paddle wrote no inference.pdmodel", where=str(out_dir),
                             fix="use paddlepaddle 3.x with FLAGS_enable_pir_api=0")
+    if weight_storage != "float32":
+        store_weights_compactly(out_dir, weight_storage)
     return probe, reference
 
 
@@ -55,7 +57,7 @@ def write_export_config(out_dir, model_info, dict_path):
     config = {
         "algorithm": algorithm,
         "model": model_info["name"],
-        "architecture": model_info["model"],
+        "architecture": model_info["description"],
         "image_shape": model_info["image_shape"],
         "use_space_char": model_info["use_space_char"],
         "max_text_length": model_info["max_text_length"],

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from linerec.errors import PipelineError
-from linerec.inference.preprocess import batch_max_ratio, resize_normalize
+from linerec.inference.preprocess import batch_input, batch_max_ratio, ratio_batches
 from linerec.decoding import ctc_decoder
 
 MODEL_FILE = "inference.pdmodel"
@@ -98,8 +98,7 @@ class LinePredictor:
 
     def run_batch(self, images):
         """Recognises crops of one batch (BGR uint8); returns [(text, confidence)]."""
-        ratio = batch_max_ratio(images, self.image_shape)
-        batch = np.stack([resize_normalize(image, self.image_shape, ratio) for image in images])
+        batch = batch_input(images, self.image_shape)
         self.input.reshape(batch.shape)
         self.input.copy_from_cpu(batch)
         self.predictor.run()
@@ -112,10 +111,7 @@ class LinePredictor:
 
     def batches(self, images):
         """Index arrays of the batches, in aspect-ratio order (TextRecognizer's batches)."""
-        order = np.argsort([image.shape[1] / float(image.shape[0]) for image in images],
-                           kind="stable")
-        return [order[start:start + self.batch_size]
-                for start in range(0, len(images), self.batch_size)]
+        return ratio_batches(images, self.batch_size)
 
     def predict(self, images, progress=None):
         """Recognises all crops; results come back in input order."""

@@ -61,3 +61,15 @@ def resize_normalize(image, image_shape, max_wh_ratio):
     padded = np.zeros((channels, height, width), dtype=np.float32)
     padded[:, :, :resized_w] = resized
     return padded
+
+
+def ratio_batches(images, batch_size):
+    """Index arrays of batches in aspect-ratio order: paddleocr's TextRecognizer's batches."""
+    order = np.argsort([image.shape[1] / float(image.shape[0]) for image in images], kind="stable")
+    return [order[start:start + batch_size] for start in range(0, len(images), batch_size)]
+
+
+def batch_input(images, image_shape):
+    """One batch of crops (BGR uint8) as the model's input: all padded to the widest's ratio."""
+    ratio = batch_max_ratio(images, image_shape)
+    return np.stack([resize_normalize(image, image_shape, ratio) for image in images])

@@ -6,7 +6,6 @@ data/sample/test_images.zip    test_images/<i>.jpg
 data/sample/test_label.csv     the answers for the test images, which only the sample has
 """
 
-import contextlib
 import csv
 import io
 import zipfile
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from linerec.atomic import atomic_path
+from linerec.atomic import atomic_dir
 from linerec.charset import ppocr_keys_path, read_dictionary
 from linerec.errors import PipelineError
 from linerec.synth import fonts, render, text
@@ -70,8 +69,8 @@ def build_profile(spec, drawable):
 def write_sample(out_dir, spec, font_dir=None):
     """Renders both splits into ``out_dir``; returns what it wrote, for the stage to report.
 
-    All four files appear together or not at all: each is written beside its target and renamed
-    into place only once every image has been rendered.
+    All four files appear together or not at all: they are written into a temporary folder
+    beside ``out_dir``, which replaces it whole (one rename) once every image has been rendered.
     """
     out_dir = Path(out_dir)
     _refuse_foreign_data(out_dir)
@@ -81,12 +80,10 @@ def write_sample(out_dir, spec, font_dir=None):
     faces = fonts.faces(font_paths)
     counts = {"train": spec.num_train, "test": spec.num_test}
     labels = {}
-    with contextlib.ExitStack() as files:
+    with atomic_dir(out_dir) as tmp:
         for split_id, split in enumerate(SPLITS):
-            zip_tmp = files.enter_context(atomic_path(out_dir / f"{split}_images.zip"))
-            csv_tmp = files.enter_context(atomic_path(out_dir / f"{split}_label.csv"))
             rows = []
-            with _image_zip(zip_tmp) as archive:
+            with _image_zip(tmp / f"{split}_images.zip") as archive:
                 for index in range(counts[split]):
                     # One generator per image: image i is the same whatever num_train is.
                     rng = np.random.default_rng([spec.seed, split_id, index])
@@ -96,7 +93,7 @@ def write_sample(out_dir, spec, font_dir=None):
                     _add_member(archive, f"{split}_images/{name}",
                                 render.render_jpeg(line, face, rng, spec.difficulty))
                     rows.append((name, line))
-            csv_tmp.write_bytes(labels_csv(rows))
+            (tmp / f"{split}_label.csv").write_bytes(labels_csv(rows))
             labels[split] = rows
     used = set("".join(value for rows in labels.values() for _, value in rows))
     return {
@@ -136,7 +133,15 @@ def _add_member(archive, name, data):
 
 
 def _refuse_foreign_data(out_dir):
-    # data.raw_dir may point at the real competition files; never render over those.
+    # data.raw_dir may point at the real competition files; never render over those, and never
+    # replace a folder that holds anything else.
+    if out_dir.is_dir():
+        foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in _OUTPUT_NAMES)
+        if foreign:
+            raise PipelineError(
+                f"holds files the sample stage did not write ({', '.join(foreign[:3])}"
+                f"{', ...' if len(foreign) > 3 else ''}), which rendering the sample would replace",
+                where=str(out_dir), fix="move them elsewhere, or render the sample to another folder")
     for split in SPLITS:
         path = out_dir / f"{split}_images.zip"
         if not path.exists():

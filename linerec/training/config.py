@@ -1,14 +1,25 @@
-"""Everything one training run needs, read from params.yaml's `data` and `train_<model>` sections."""
+"""Everything one training run needs, read from params.yaml's `data` and `train_<model>` sections,
+and the fingerprint that decides whether a checkpoint belongs to this run."""
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from linerec import params as params_lib
 from linerec.errors import PipelineError
 
 SPLIT_DIR = Path("data/split")
+# The trainer's own code that changes what a run produces (its logging and evaluation do not).
+TRAINER_MODULES = ("linerec.training.trainer", "linerec.training.schedule",
+                   "linerec.training.sampler", "linerec.training.checkpoint",
+                   "linerec.data.dataset", "linerec.charset",
+                   "linerec.modeling.losses.rec_ctc_loss")
+# Params that change the arithmetic of a run. Left out on purpose: num_workers (augmentation is
+# seeded per line, so workers do not change it), log_every_steps, eval_every_steps and
+# eval_batch_size: changing those must not throw a run away.
+RESULT_FIELDS = ("image_shape", "max_text_length", "use_space_char", "epochs", "max_steps",
+                 "batch_size", "lr", "warmup_epochs", "l2", "augment", "seed", "amp")
 
 
 @dataclass
@@ -37,10 +48,27 @@ class TrainConfig:
     dict_file: str = str(SPLIT_DIR / "dict.txt")
     extra: dict = field(default_factory=dict)
 
-    def fingerprint(self):
-        """Identifies the run: params plus the bytes of the data it reads."""
-        digest = hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode())
-        for path in (self.train_file, self.val_file, self.dict_file):
+    def family(self):
+        from linerec.families import family_for
+
+        return family_for(self.model, self.image_shape, self.use_space_char,
+                          self.pretrained_model, where=f"params.yaml: train_{self.name}.model")
+
+    def fingerprint(self, family=None):
+        """Identifies what the run computes: the params that change its arithmetic, the family
+        (architecture, options, starting weights and their code), the trainer's code and the
+        bytes of the data. Two runs with the same fingerprint produce the same weights."""
+        import importlib
+
+        family = family or self.family()
+        digest = hashlib.sha256()
+        settings = {name: getattr(self, name) for name in RESULT_FIELDS}
+        settings["family"] = family.describe()
+        digest.update(json.dumps(settings, sort_keys=True).encode())
+        code = {Path(importlib.import_module(name).__file__) for name in TRAINER_MODULES}
+        for path in sorted(code | set(family.code_files())):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        for path in [self.train_file, self.val_file, self.dict_file, *family.weight_files()]:
             digest.update(Path(path).read_bytes())
         return digest.hexdigest()[:16]
 

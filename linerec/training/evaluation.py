@@ -1,26 +1,72 @@
-"""Validation: a model over a loader, decoded greedily and scored as PaddleOCR scores it."""
+"""Validation as the exported model is judged: every line against its raw label, each crop
+prepared exactly as the predict stage prepares it (paddleocr TextRecognizer's batches).
+
+Nothing is filtered through the model's dictionary: a label character the model cannot emit
+counts against it, as it would on the competition's test set. How many lines that affects is
+reported beside the score (``not_expressible``).
+"""
 
 import time
 
 import paddle
 
+from linerec.data.label_lines import read_label_lines
+from linerec.errors import PipelineError
+from linerec.inference.preprocess import batch_input, ratio_batches, read_image
 from linerec.metrics import LineMetric
 
 
+class ValidationSet:
+    """The lines of a ``path<TAB>label`` file, decoded once."""
+
+    def __init__(self, label_file):
+        samples = read_label_lines(label_file, "split")
+        if not samples:
+            raise PipelineError("no validation lines", where=str(label_file),
+                                fix="give split.val_size (or val_fraction) a positive value")
+        self.paths = [path for path, _ in samples]
+        self.labels = [label for _, label in samples]
+        self.images = []
+        for path in self.paths:
+            image = read_image(path)
+            if image is None:
+                raise PipelineError("validation image cannot be decoded", where=path,
+                                    fix="re-run extract, which drops undecodable images")
+            self.images.append(image)
+
+    def __len__(self):
+        return len(self.labels)
+
+    def not_expressible(self, classes):
+        """Lines with a character (spaces aside) that is not one of the model's classes."""
+        known = set(classes[1:])
+        return sum(any(c not in known for c in label.replace(" ", "")) for label in self.labels)
+
+
 @paddle.no_grad()
-def evaluate(model, loader, targets, decoder):
-    """Returns (metric, predictions, images per second); targets are in loader order."""
+def recognize(model, images, image_shape, batch_size, decoder):
+    """[(text, confidence)] for crops (BGR uint8), in input order, from an eval-mode model."""
+    results = [None] * len(images)
+    for batch in ratio_batches(images, batch_size):
+        inputs = paddle.to_tensor(batch_input([images[i] for i in batch], image_shape))
+        probabilities = model(inputs).numpy()
+        for index, result in zip(batch, decoder(probabilities)):
+            results[index] = (result[0], float(result[1]))
+    return results
+
+
+def evaluate(model, val_set, image_shape, batch_size, decoder):
+    """Returns (metric, predicted texts, images per second)."""
     was_training = model.training
     model.eval()
-    metric = LineMetric()
-    predictions = []
     started = time.perf_counter()
-    for images, *_ in loader:
-        probabilities = model(images)
-        texts = [text for text, _ in decoder(probabilities.numpy())]
-        metric.update(texts, targets[len(predictions):len(predictions) + len(texts)])
-        predictions.extend(texts)
+    try:
+        results = recognize(model, val_set.images, image_shape, batch_size, decoder)
+    finally:
+        if was_training:
+            model.train()
     seconds = time.perf_counter() - started
-    if was_training:
-        model.train()
+    predictions = [text for text, _ in results]
+    metric = LineMetric()
+    metric.update(predictions, val_set.labels)
     return metric, predictions, len(predictions) / max(seconds, 1e-9)

@@ -1,27 +1,33 @@
 """The training loop: Adam + cosine/warm-up + L2, periodic evaluation, resumable checkpoints,
-DVCLive logging. Runs on CPU, one GPU, or several through paddle.distributed.launch."""
+DVCLive logging. Runs on CPU, one GPU, or several through paddle.distributed.launch.
+
+A run is identified by its fingerprint (config.py). ``latest/`` is resumed only when it carries
+the same one; otherwise the run starts afresh, says so, and replaces ``latest/`` and ``best/``
+as it writes its own (the old ``best/`` stays usable until then).
+"""
 
 import random
-import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 import paddle
 
-from linerec.charset import ctc_classes, read_dictionary
-from linerec.data.dataset import LineDataset
-from linerec.errors import PipelineError
-from linerec.model_store import build_model, is_program_model, write_model_info
-from linerec.modeling import ppocrv4
-from linerec.modeling.losses.rec_ctc_loss import CTCLoss
-from linerec.modeling.pretrained import load_pretrained
-from linerec.training import checkpoint
+from linerec.atomic import write_text
+from linerec.charset import read_dictionary
+from linerec.data.dataset import LineDataset, read_label_file
 from linerec.decoding import ctc_decoder
-from linerec.training.evaluation import evaluate
+from linerec.errors import PipelineError
+from linerec.model_store import model_info
+from linerec.modeling.losses.rec_ctc_loss import CTCLoss
+from linerec.training import checkpoint
+from linerec.training.evaluation import ValidationSet, evaluate
 from linerec.training.live_log import open_live
 from linerec.training.sampler import ResumableBatchSampler
 from linerec.training.schedule import cosine_with_warmup
+
+RUN_DICT = "dict.txt"
+
 
 def select_device():
     if paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0:
@@ -48,16 +54,19 @@ class Trainer:
             paddle.distributed.init_parallel_env()
         seed_everything(cfg.seed)
 
-        self.fingerprint = cfg.fingerprint()
-        previous = self._resumable_state()
-        self.starts_pretrained = is_program_model(cfg.model) or bool(cfg.pretrained_model)
-        self.dict_file = self._prepare_model_files(resuming=previous is not None)
-        self.classes = ctc_classes(read_dictionary(self.dict_file), cfg.use_space_char)
-        dataset_args = dict(dict_path=self.dict_file, image_shape=cfg.image_shape,
-                            max_text_length=cfg.max_text_length,
-                            use_space_char=cfg.use_space_char)
-        self.train_set = LineDataset(cfg.train_file, augment=cfg.augment, **dataset_args)
-        self.val_set = LineDataset(cfg.val_file, augment=False, **dataset_args)
+        self.family = cfg.family()
+        self.fingerprint = cfg.fingerprint(self.family)
+        found = checkpoint.read_state(self.model_dir / "latest")
+        self.previous = found if found and found.get("fingerprint") == self.fingerprint else None
+        self.stale_latest = found is not None and self.previous is None
+        self.dict_file = self._run_dictionary()
+        self.characters = read_dictionary(self.dict_file)
+        self.classes = self.family.classes(self.characters)
+
+        self.train_set = LineDataset(cfg.train_file, self.dict_file, self.family.image_shape,
+                                     cfg.max_text_length, cfg.use_space_char,
+                                     augment=cfg.augment, seed=cfg.seed)
+        self.val_set = ValidationSet(cfg.val_file)
         self.sampler = ResumableBatchSampler(len(self.train_set), cfg.batch_size, cfg.seed,
                                              rank=self.rank, world_size=self.world_size)
         self.steps_per_epoch = self.sampler.batches_per_epoch()
@@ -67,23 +76,23 @@ class Trainer:
                 f"{len(self.train_set)} training lines",
                 where=f"params.yaml: train_{cfg.name}.batch_size", fix="lower the batch size")
         self.total_steps = cfg.max_steps or cfg.epochs * self.steps_per_epoch
+        self.info = model_info(self.family, len(self.classes), cfg.max_text_length, cfg.name)
 
-        self.model = build_model(cfg.model, len(self.classes), self.model_dir)
+        if self.previous:
+            self.model = self.family.build(len(self.classes))
+        else:
+            self.model = self.family.start(self.classes, log=self.log)
         self.loss_fn = CTCLoss()
         self.schedule = cosine_with_warmup(cfg.lr, self.total_steps,
                                            int(round(cfg.warmup_epochs * self.steps_per_epoch)))
         self.optimizer = paddle.optimizer.Adam(
             learning_rate=self.schedule, beta1=0.9, beta2=0.999,
-            # A loaded program lists batch-norm statistics among its parameters, frozen.
             parameters=[p for p in self.model.parameters() if not p.stop_gradient],
             weight_decay=paddle.regularizer.L2Decay(cfg.l2) if cfg.l2 > 0 else None)
         self.scaler = paddle.amp.GradScaler() if cfg.amp and self.device_is_gpu else None
         self.decoder = ctc_decoder(self.dict_file, cfg.use_space_char)
-        eval_batch_size = cfg.eval_batch_size or max(cfg.batch_size, 32)
-        self.val_loader = paddle.io.DataLoader(self.val_set, batch_size=eval_batch_size,
-                                               shuffle=False, drop_last=False,
-                                               num_workers=cfg.num_workers)
-        self.state = self._load_or_start(previous)
+        self.eval_batch_size = cfg.eval_batch_size or max(cfg.batch_size, 32)
+        self.state = self._load_or_start()
         self.trained = self.model
         if self.world_size > 1:
             self.trained = paddle.DataParallel(self.model)
@@ -96,56 +105,32 @@ class Trainer:
     def is_main(self):
         return self.rank == 0
 
-    def _resumable_state(self):
-        """The state of models/<name>/latest if it was made by this very run; otherwise None,
-        and the folder is cleared so that nothing of another run is mixed in."""
-        latest = self.model_dir / "latest"
-        state = checkpoint.read_state(latest)
-        if state and state.get("fingerprint") == self.fingerprint:
-            return state
-        if state:
-            self.log(f"{latest} was trained with other params or data: starting afresh")
-        if self.is_main and self.model_dir.exists():
-            shutil.rmtree(self.model_dir)
-            shutil.rmtree(self.live_dir, ignore_errors=True)
-        return None
-
-    def _prepare_model_files(self, resuming):
-        """Returns the dictionary the model is trained with. A resumed run keeps the base/ its
-        checkpoint was trained on."""
-        if not is_program_model(self.cfg.model):
-            return self.cfg.dict_file
-        base_dict = self.model_dir / ppocrv4.BASE_DIR / ppocrv4.DICT_FILE
-        if resuming and base_dict.exists():
-            return base_dict
+    def _run_dictionary(self):
+        """The dictionary file of this run: the resumed checkpoint's, or the family's rule
+        applied to the split's dictionary and training labels."""
+        if self.previous:
+            return self.model_dir / "latest" / checkpoint.DICT_FILE
+        label_chars = list(dict.fromkeys(c for _, label in read_label_file(self.cfg.train_file)
+                                         for c in label))
+        characters = self.family.characters(read_dictionary(self.cfg.dict_file), label_chars)
+        path = self.model_dir / RUN_DICT
         if self.is_main:
-            ppocrv4.prepare_base(self.model_dir, self.cfg.train_file, self.cfg.model,
-                                 self.cfg.use_space_char, log=self.log,
-                                 where=f"params.yaml: train_{self.cfg.name}.model")
+            write_text(path, "".join(c + "\n" for c in characters))
         if self.world_size > 1:
             paddle.distributed.barrier()
-        return base_dict
+        return path
 
-    def _load_or_start(self, previous):
+    def _load_or_start(self):
         latest = self.model_dir / "latest"
-        if previous:
+        if self.previous:
             checkpoint.load_weights(latest, self.model)
             checkpoint.load_optimizer(latest, self.optimizer)
-            self.log(f"resuming {self.cfg.name} from {latest} at step {previous['step']}"
-                     f"/{self.total_steps} (epoch {previous['epoch']})")
-            return previous
-        if self.cfg.pretrained_model:
-            report = load_pretrained(self.model, self.cfg.pretrained_model)
-            self.log(str(report))
+            self.log(f"resuming {self.cfg.name} from {latest} at step {self.previous['step']}"
+                     f"/{self.total_steps} (epoch {self.previous['epoch']})")
+            return self.previous
         return {"fingerprint": self.fingerprint, "step": 0, "epoch": 0, "batch_in_epoch": 0,
                 "best_acc": -1.0, "best_norm_edit_dis": -1.0, "best_step": 0,
                 "total_steps": self.total_steps, "evaluations": 0}
-
-    def _worker_init(self, worker_id):
-        # Augmentation draws from Python's and NumPy's global generators inside each worker.
-        seed = (self.cfg.seed * 1_000_003 + self.state["epoch"] * 1009 + worker_id) % 2**32
-        random.seed(seed)
-        np.random.seed(seed)
 
     def _train_step(self, images, labels, lengths):
         if self.scaler is not None:
@@ -164,14 +149,16 @@ class Trainer:
         return float(loss), logits
 
     def _batch_accuracy(self, logits, labels, lengths):
-        predictions = [text for text, _ in self.decoder(paddle.nn.functional.softmax(logits, -1).numpy())]
+        probabilities = paddle.nn.functional.softmax(logits, -1).numpy()
+        predictions = [text for text, _ in self.decoder(probabilities)]
         targets = ["".join(self.classes[i] for i in row[:n])
                    for row, n in zip(labels.numpy(), lengths.numpy())]
         return float(np.mean([p.replace(" ", "") == t.replace(" ", "")
                               for p, t in zip(predictions, targets)]))
 
     def _evaluate_and_checkpoint(self, live):
-        metric, _, _ = evaluate(self.model, self.val_loader, self.val_set.targets, self.decoder)
+        metric, _, _ = evaluate(self.model, self.val_set, self.family.image_shape,
+                                self.eval_batch_size, self.decoder)
         result = metric.result()
         state = self.state
         state["evaluations"] = state.get("evaluations", 0) + 1
@@ -180,8 +167,10 @@ class Trainer:
         if improved:
             state.update(best_acc=result["acc"], best_norm_edit_dis=result["norm_edit_dis"],
                          best_step=state["step"])
-            checkpoint.save(self.model_dir / "best", self.model, None, dict(state))
-        checkpoint.save(self.model_dir / "latest", self.model, self.optimizer, dict(state))
+            checkpoint.save(self.model_dir / "best", self.model, None, dict(state), self.info,
+                            self.dict_file)
+        checkpoint.save(self.model_dir / "latest", self.model, self.optimizer, dict(state),
+                        self.info, self.dict_file)
         live.log_metric("eval/acc", result["acc"])
         live.log_metric("eval/norm_edit_dis", result["norm_edit_dis"])
         live.summary["best"] = {"acc": state["best_acc"],
@@ -191,28 +180,23 @@ class Trainer:
                  f"1-NED {result['norm_edit_dis']:.4f} (best acc {state['best_acc']:.4f} "
                  f"at step {state['best_step']})")
 
-    def write_model_info(self):
-        write_model_info(
-            self.model_dir, self.dict_file, name=self.cfg.name, model=self.cfg.model,
-            num_classes=len(self.classes),
-            algorithm=ppocrv4.ALGORITHM if is_program_model(self.cfg.model) else "CRNN",
-            image_shape=self.cfg.image_shape, use_space_char=self.cfg.use_space_char,
-            max_text_length=self.cfg.max_text_length)
-
     def run(self, progress=True):
         from tqdm import tqdm
 
         cfg, state = self.cfg, self.state
-        if self.is_main:
-            self.write_model_info()
+        if self.stale_latest:
+            self.log(f"starting {cfg.name} afresh at step 0: {self.model_dir / 'latest'} was "
+                     "made by other code, params or data (its fingerprint differs); the old "
+                     "best/ stays until this run writes its own")
         live = open_live(self.live_dir, resume_step=state["step"]) if self.is_main else None
-        self.log(f"training {cfg.name}: {len(self.train_set)} train / {len(self.val_set)} val "
-                 f"lines ({self.train_set.dropped} + {self.val_set.dropped} not encodable), "
+        self.log(f"training {cfg.name} ({self.family.name}): {len(self.train_set)} train lines "
+                 f"({self.train_set.dropped} not encodable) / {len(self.val_set)} val lines "
+                 f"({self.val_set.not_expressible(self.classes)} not expressible), "
                  f"{len(self.classes)} classes, {self.total_steps} steps of batch "
                  f"{cfg.batch_size} on {self.device}")
         bar = tqdm(total=self.total_steps, initial=state["step"], disable=not (progress and self.is_main),
                    desc=f"train_{cfg.name}", mininterval=2.0, dynamic_ncols=True)
-        if self.is_main and self.starts_pretrained and state.get("evaluations", 0) == 0:
+        if self.is_main and self.family.starts_pretrained and state.get("evaluations", 0) == 0:
             # A pretrained start has a score of its own: step 0 of the curve, and the bar the
             # fine-tuned weights must clear to become best/.
             live.step = 0
@@ -223,9 +207,9 @@ class Trainer:
         self.model.train()
         while state["step"] < self.total_steps:
             self.sampler.set_position(state["epoch"], state["batch_in_epoch"])
+            self.train_set.epoch = state["epoch"]
             loader = paddle.io.DataLoader(self.train_set, batch_sampler=self.sampler,
-                                          num_workers=cfg.num_workers,
-                                          worker_init_fn=self._worker_init if cfg.num_workers else None)
+                                          num_workers=cfg.num_workers)
             tick = time.perf_counter()
             for images, labels, lengths in loader:
                 read_done = time.perf_counter()

@@ -26,6 +26,17 @@ def test_fc_named_and_initialised_like_paddleocr():
     assert np.abs(state["fc.bias"].numpy()).max() > 0  # uniform, not zeros
 
 
-def test_fc_decay_sets_a_parameter_regulariser():
-    assert CTCHead(8, 5).fc.weight.regularizer is None
-    assert CTCHead(8, 5, fc_decay=1e-5).fc.weight.regularizer is not None
+def test_fc_decay_pulls_the_head_towards_zero_and_overrides_the_optimizer_decay():
+    """With no data gradient, one SGD step of lr 1 scales each head weight by (1 - decay); the
+    optimizer's own (larger) weight decay must not apply to the head on top."""
+    import paddle
+
+    for fc_decay, expected in ((0.25, 0.75), (None, 0.5)):
+        paddle.seed(0)
+        head = CTCHead(8, 5, fc_decay=fc_decay)
+        before = head.fc.weight.numpy().copy()
+        optimizer = paddle.optimizer.SGD(learning_rate=1.0, parameters=head.parameters(),
+                                         weight_decay=paddle.regularizer.L2Decay(0.5))
+        (head(paddle.ones([1, 2, 8])) * 0).sum().backward()
+        optimizer.step()
+        np.testing.assert_allclose(head.fc.weight.numpy(), before * expected, rtol=1e-6)

@@ -59,14 +59,15 @@ def test_padding_beyond_the_label_length_is_ignored():
 
 
 def test_adam_fits_a_fixed_tiny_batch():
-    """A few Adam steps cut the loss; a couple of hundred read the four lines back (about 10 s)."""
+    """A few Adam steps cut the loss; three hundred read the four lines back (about 15 s)."""
+    paddle.seed(0)  # whatever ran before in this process must not pick the initial weights
     model = build_recognizer(MOBILE, num_classes=10)
     model.train()
     loss_fn = CTCLoss()
     optimizer = paddle.optimizer.Adam(learning_rate=5e-3, parameters=model.parameters())
     x, labels, lengths = glyph_lines(), paddle.to_tensor(LABELS), paddle.to_tensor(LENGTHS)
     losses = []
-    for _ in range(200):
+    for _ in range(300):
         scores = model(x)
         loss = loss_fn(scores, labels, lengths)
         loss.backward()
@@ -78,6 +79,6 @@ def test_adam_fits_a_fixed_tiny_batch():
     assert max(losses[10:20]) < 0.3 * losses[0]  # the first steps learn the blank
     # ...and the end is far below the all-blank plateau (~7 here): the labels were learned.
     assert losses[-1] < 1.0
-    decoded = greedy_decode(scores.numpy())
+    decoded = greedy_decode(model(x).numpy())  # after the last step, not before it
     expected = [row[:n] for row, n in zip(LABELS, LENGTHS)]
     assert sum(d == e for d, e in zip(decoded, expected)) >= 3, decoded

