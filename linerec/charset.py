@@ -42,3 +42,16 @@ def ctc_classes(dictionary_chars, use_space_char):
     if use_space_char:
         classes.append(" ")
     return classes
+
+
+def gb2312_characters():
+    """The 7,445 characters of GB2312 (6,763 hanzi in two frequency levels, plus symbols,
+    full-width forms, kana, Greek and Cyrillic): the standard everyday simplified set."""
+    chars = []
+    for high in range(0xA1, 0xF8):
+        for low in range(0xA1, 0xFF):
+            try:
+                chars.append(bytes([high, low]).decode("gb2312"))
+            except UnicodeDecodeError:
+                continue
+    return chars

@@ -25,6 +25,10 @@ def set_arguments(preset):
     arguments = []
     for key, value in flatten(preset):
         text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+        if isinstance(value, float) and "e" in text and "." not in text:
+            # YAML 1.1 (PyYAML) reads 1e-05 as a string; 1.0e-05 is a float in every reader.
+            mantissa, exponent = text.split("e")
+            text = f"{mantissa}.0e{exponent}"
         if any(c.isspace() for c in text):
             raise PipelineError(f"{key}: a value with spaces cannot be passed through $(...)",
                                 fix="apply that value by editing params.yaml")

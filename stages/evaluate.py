@@ -1,5 +1,7 @@
 """Stage evaluate@<model>: a model on the validation split → metrics/eval_<model>.json.
 
+Writes metrics/eval_<name>.json and data/evaluation/<name>.tsv (each val line's reading).
+
 Usage: python stages/evaluate.py mobile|server|ppocrv4|ppocrv6
        python stages/evaluate.py baseline-ppocrv4|baseline-ppocrv6-small|baseline-ppocrv6-tiny
 
@@ -19,11 +21,12 @@ import argparse
 from pathlib import Path
 
 from linerec import params as params_lib
-from linerec.atomic import write_json
+from linerec.atomic import atomic_path, write_json
 from linerec.errors import run_main
 from linerec.model_store import TRAINED_MODELS
 
 VAL_FILE = "data/split/val.txt"
+PREDICTIONS_DIR = Path("data/evaluation")
 BASELINES = {
     "baseline-ppocrv4": {"name": "PPOCRv4", "head": "all"},
     "baseline-ppocrv6-small": {"name": "PPOCRv6", "variant": "small", "head": "all"},
@@ -64,15 +67,24 @@ def main(argv):
 
     model, info, dict_path, best_step = load(args.model)
     val_set = ValidationSet(VAL_FILE)
-    metric, _, images_per_s = evaluate(model, val_set, info["image_shape"], batch_size,
-                                       ctc_decoder(dict_path, info["use_space_char"]))
+    metric, results, images_per_s = evaluate(model, val_set, info["image_shape"], batch_size,
+                                             ctc_decoder(dict_path, info["use_space_char"]))
+    # Every line's reading, for the error-analysis report.
+    with atomic_path(PREDICTIONS_DIR / f"{args.model}.tsv") as tmp:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as out:
+            out.write("image\tlabel\tprediction\tconfidence\n")
+            for path, label, (text, confidence) in zip(val_set.paths, val_set.labels, results):
+                out.write(f"{path}\t{label}\t{text}\t{confidence:.5f}\n")
     result = metric.result()
     classes = ctc_classes(read_dictionary(dict_path), info["use_space_char"])
-    write_json(f"metrics/eval_{args.model}.json", {
+    headline = {
         "acc": result["acc"], "norm_edit_dis": result["norm_edit_dis"],
         "count": result["count"], "not_expressible": val_set.not_expressible(classes),
         "images_per_s": round(images_per_s, 2), "best_step": best_step,
-    })
+    }
+    write_json(f"metrics/eval_{args.model}.json", headline)
+    # The same numbers beside the readings: data/evaluation is what the report stage reads.
+    write_json(PREDICTIONS_DIR / f"{args.model}.json", headline)
     print(f"evaluate {args.model}: acc {result['acc']:.4f}, 1-NED {result['norm_edit_dis']:.4f} "
           f"on {result['count']} val lines ({images_per_s:.1f} img/s)")
 

@@ -15,12 +15,14 @@ import numpy as np
 from linerec import params as params_lib
 from linerec.atomic import atomic_dir, write_json
 from linerec.errors import PipelineError, run_main
-from linerec.inference import export
+from linerec.inference import export, export_formats
 from linerec.inference.predictor import LinePredictor
 from linerec.model_store import TRAINED_MODELS, load_trained
 
 MODELS = TRAINED_MODELS
 OUT_DIR = Path("models/export")
+# The other formats of export.formats: models/export_formats/{paddlex,onnx}/ + formats.json.
+FORMATS_DIR = Path("models/export_formats")
 STORAGES = ("float32", "int16", "float16", "int8")
 # How far the exported probabilities may stray from the trained model's on a random probe:
 # float32 only by reordered arithmetic; 16-bit weights by their rounding (measured on PP-OCRv4:
@@ -33,6 +35,7 @@ def main(argv):
     name = section.get("model", str, choices=MODELS)
     limit_mb = section.get("max_size_mb", float, minimum=0.0)
     storage = section.get("weights", str, default="float32", choices=STORAGES)
+    formats = export_formats.check_formats(section.get("formats", list, default=["paddle"]))
     model_dir = Path("models") / name
     model, info, dict_path = load_trained(model_dir, "best")
     parameters = sum(int(np.prod(p.shape)) for p in model.parameters())
@@ -52,9 +55,13 @@ def main(argv):
                                 f"(max difference {drift:.2e})", where=str(out),
                                 fix="report this with LINEREC_DEBUG=1 output")
 
+    extra = export_formats.write_formats(formats, model_dir, FORMATS_DIR)
     write_json("metrics/export.json", {
         "model": name, "size_mb": round(size / export.MB, 3), "limit_mb": limit_mb,
         "weights": storage, "parameters": parameters, "max_output_drift": drift,
+        # Headline sizes only; each format's check is in models/export_formats/formats.json.
+        "other_formats_mb": {name: round(made["size_bytes"] / export.MB, 3)
+                             for name, made in extra.items()},
     })
     print(f"export: {name} → {OUT_DIR} ({size / export.MB:.2f} MB of {limit_mb:g} MB, "
           f"{parameters:,} parameters, weights stored as {storage})")

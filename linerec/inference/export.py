@@ -86,7 +86,7 @@ def check_size(size_bytes, limit_mb, model_name, model_names):
             f"the exported {model_name} model is {size_bytes / MB:.2f} MB "
             f"(inference.pdmodel + inference.pdiparams), over the {limit_mb:g} MB limit",
             where="params.yaml: export.max_size_mb",
-            fix=f"export another model (export.model: {others}), or shrink this one "
-                "(a smaller backbone scale or neck hidden_size, a smaller dictionary; for "
-                "ppocrv4, model.head: labels); raise export.max_size_mb only if your "
-                "competition allows it")
+            fix=f"store the weights in 16 bits (export.weights: int16), shrink the head "
+                "(train_<model>.model.head: common or labels for the pretrained models, a "
+                f"smaller dictionary for a CRNN), or export another model ({others}); raise "
+                "export.max_size_mb only if your competition allows it")

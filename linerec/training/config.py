@@ -10,6 +10,7 @@ from linerec import params as params_lib
 from linerec.errors import PipelineError
 
 SPLIT_DIR = Path("data/split")
+AUTO = "auto"
 # The trainer's own code that changes what a run produces (its logging and evaluation do not).
 TRAINER_MODULES = ("linerec.training.trainer", "linerec.training.schedule",
                    "linerec.training.sampler", "linerec.training.checkpoint",
@@ -37,9 +38,9 @@ class TrainConfig:
     augment: bool
     eval_every_steps: int
     log_every_steps: int
-    num_workers: int
+    num_workers: object   # an int, or "auto": 0 on CPU, where a worker competes for the cores
     seed: int
-    amp: bool
+    amp: object           # a bool, or "auto": mixed precision on a GPU, float32 on CPU
     max_steps: int = 0
     eval_batch_size: int = 0
     pretrained_model: str = ""
@@ -73,16 +74,21 @@ class TrainConfig:
         return digest.hexdigest()[:16]
 
 
+def _auto_or(section, key, kind):
+    """``auto`` (the default: the trainer picks by device) or a value of ``kind``."""
+    if section.values.get(key, AUTO) == AUTO:
+        return AUTO
+    return section.get(key, kind, **({"minimum": 0} if kind is int else {}))
+
+
 def from_params(name, params=None):
     params = params or params_lib.load()
     data = params.section("data")
     train = params.section(f"train_{name}")
-    # A pretrained model fixes its own input height, so its section may override data's shape.
-    shape_owner = train if "image_shape" in train else data
-    image_shape = shape_owner.get("image_shape", list)
+    image_shape = train.get("image_shape", list)
     if len(image_shape) != 3 or not all(isinstance(v, int) and v > 0 for v in image_shape):
         raise PipelineError(f"expected [channels, height, width], got {image_shape!r}",
-                            where=f"{params.path}: {shape_owner.name}.image_shape",
+                            where=f"{params.path}: {train.name}.image_shape",
                             fix="e.g. [3, 32, 320]")
     return TrainConfig(
         name=name,
@@ -98,9 +104,9 @@ def from_params(name, params=None):
         augment=train.get("augment", bool),
         eval_every_steps=train.get("eval_every_steps", int, minimum=1),
         log_every_steps=train.get("log_every_steps", int, minimum=1),
-        num_workers=train.get("num_workers", int, minimum=0),
+        num_workers=_auto_or(train, "num_workers", int),
         seed=train.get("seed", int),
-        amp=train.get("amp", bool),
+        amp=_auto_or(train, "amp", bool),
         max_steps=train.get("max_steps", int, default=0, minimum=0),
         eval_batch_size=train.get("eval_batch_size", int, default=0, minimum=0),
         pretrained_model=train.get("pretrained_model", str, default=""),

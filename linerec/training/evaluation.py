@@ -56,7 +56,7 @@ def recognize(model, images, image_shape, batch_size, decoder):
 
 
 def evaluate(model, val_set, image_shape, batch_size, decoder):
-    """Returns (metric, predicted texts, images per second)."""
+    """Returns (metric, [(text, confidence)] in val order, images per second)."""
     was_training = model.training
     model.eval()
     started = time.perf_counter()
@@ -66,7 +66,6 @@ def evaluate(model, val_set, image_shape, batch_size, decoder):
         if was_training:
             model.train()
     seconds = time.perf_counter() - started
-    predictions = [text for text, _ in results]
     metric = LineMetric()
-    metric.update(predictions, val_set.labels)
-    return metric, predictions, len(predictions) / max(seconds, 1e-9)
+    metric.update([text for text, _ in results], val_set.labels)
+    return metric, results, len(results) / max(seconds, 1e-9)

@@ -6,6 +6,7 @@ the same one; otherwise the run starts afresh, says so, and replaces ``latest/``
 as it writes its own (the old ``best/`` stays usable until then).
 """
 
+import os
 import random
 import time
 from pathlib import Path
@@ -89,7 +90,12 @@ class Trainer:
             learning_rate=self.schedule, beta1=0.9, beta2=0.999,
             parameters=[p for p in self.model.parameters() if not p.stop_gradient],
             weight_decay=paddle.regularizer.L2Decay(cfg.l2) if cfg.l2 > 0 else None)
-        self.scaler = paddle.amp.GradScaler() if cfg.amp and self.device_is_gpu else None
+        amp = self.device_is_gpu if cfg.amp == "auto" else cfg.amp
+        self.scaler = paddle.amp.GradScaler() if amp and self.device_is_gpu else None
+        # Reading and augmenting is ~1 ms of a ~300 ms CPU step, and a worker process would take
+        # a core from training; a GPU step is short enough for reading to matter.
+        self.num_workers = cfg.num_workers if cfg.num_workers != "auto" else (
+            min(8, os.cpu_count() or 1) if self.device_is_gpu else 0)
         self.decoder = ctc_decoder(self.dict_file, cfg.use_space_char)
         self.eval_batch_size = cfg.eval_batch_size or max(cfg.batch_size, 32)
         self.state = self._load_or_start()
@@ -209,7 +215,7 @@ class Trainer:
             self.sampler.set_position(state["epoch"], state["batch_in_epoch"])
             self.train_set.epoch = state["epoch"]
             loader = paddle.io.DataLoader(self.train_set, batch_sampler=self.sampler,
-                                          num_workers=cfg.num_workers)
+                                          num_workers=self.num_workers)
             tick = time.perf_counter()
             for images, labels, lengths in loader:
                 read_done = time.perf_counter()

@@ -104,7 +104,7 @@ def test_make_split_writes_paddleocr_files_and_is_byte_identical(tmp_path, monke
     split = tmp_path / "data" / "split"
     first = {p.name: p.read_bytes() for p in sorted(split.iterdir())}
     first_metrics = (tmp_path / "metrics" / "data.json").read_bytes()
-    assert sorted(first) == ["dict.txt", "summary.md", "train.txt", "val.txt"]
+    assert sorted(first) == ["data_report.json", "dict.txt", "summary.md", "train.txt", "val.txt"]
     train = first["train.txt"].decode().splitlines()
     val = first["val.txt"].decode().splitlines()
     assert len(train) == 5 and len(val) == 3

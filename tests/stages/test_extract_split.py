@@ -179,8 +179,12 @@ def test_split_outputs_and_metrics(project):
     for line in train + val:
         assert (root / line.split("\t")[0]).is_file()
     assert (split / "dict.txt").read_text(encoding="utf-8") == "\n".join("朱镕基北京,路ab堃记A口Ｚ9") + "\n"
-    metrics = json.loads((root / "metrics" / "data.json").read_text(encoding="utf-8"))
+    metrics = json.loads((split / "data_report.json").read_text(encoding="utf-8"))
     assert numbers_only(metrics)
+    headline = json.loads((root / "metrics" / "data.json").read_text(encoding="utf-8"))
+    assert headline == {"train_lines": 7, "val_lines": 2, "dictionary_size": 15,
+                        "data_problems": metrics["extract"]["problems_total"], "train_dropped": 1,
+                        "val_out_of_dict_lines": 1}
     assert metrics["extract"]["train"]["labelled"] == 9
     assert metrics["split"]["dictionary_size"] == 15
     assert metrics["split"]["train"] == {

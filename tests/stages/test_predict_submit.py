@@ -4,6 +4,7 @@ import json
 
 import cv2
 import numpy as np
+import pytest
 import yaml
 
 from linerec import submission
@@ -53,3 +54,50 @@ def test_odd_test_images_each_get_one_line_and_unreadable_ones_are_named(tmp_pat
     submission.validate(parsed, names)
     metrics = json.loads((tmp_path / "metrics/submit.json").read_text())
     assert metrics["lines"] == len(names) and "acc" not in metrics  # no test labels: not scored
+
+
+def test_the_exported_models_local_score_equals_its_evaluate_score(tmp_path):
+    """evaluate scores the trained model as predict + submit score its export: same crops, same
+    preprocessing and batches, raw labels (one label has a character no head can emit)."""
+    from linerec.charset import read_dictionary
+    from linerec.families import family_for
+    from linerec.model_store import model_info
+    from linerec.synth import fonts, render
+    from linerec.training import checkpoint
+
+    texts = ["恒通超市", "营业时间8:00", "E区25-26号", "幸福路12号", "欢迎光临", "停车场",
+             "24小时营业", "鲜花店", "书店☃", "0755-88562231"]
+    images = tmp_path / "data/extracted/test_images"
+    images.mkdir(parents=True)
+    faces = fonts.faces(fonts.find_fonts())
+    rng = np.random.default_rng(1)
+    for index, text in enumerate(texts):
+        render.render(text, faces[index % len(faces)], rng, 0.2).save(images / f"{index}.png")
+    names = [f"{index}.png" for index in range(len(texts))]
+    (tmp_path / "data/extracted/test_images.txt").write_text("\n".join(names) + "\n")
+    (tmp_path / "data/extracted/test_labels.tsv").write_text(
+        "".join(f"{n}\t{t}\n" for n, t in zip(names, texts)), encoding="utf-8")
+    (tmp_path / "data/split").mkdir(parents=True)
+    (tmp_path / "data/split/val.txt").write_text(
+        "".join(f"data/extracted/test_images/{n}\t{t}\n" for n, t in zip(names, texts)),
+        encoding="utf-8")
+    # PP-OCRv6 tiny as shipped, saved as a trained model's best checkpoint.
+    family = family_for({"name": "PPOCRv6", "variant": "tiny", "head": "all"}, [3, 48, 320])
+    dict_path = family.pretrained_dictionary()
+    classes = family.classes(read_dictionary(dict_path))
+    model = family.start(classes, log=lambda _: None)
+    checkpoint.save(tmp_path / "models/ppocrv6/best", model, None, {"best_step": 0},
+                    model_info(family, len(classes), 25, "ppocrv6"), dict_path)
+    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    params["export"].update(model="ppocrv6", weights="float32")
+    params["predict"].update(batch_size=4, workers=1)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True))
+
+    for stage in (("evaluate.py", "ppocrv6"), ("export.py",), ("predict.py",), ("submit.py",)):
+        run_stage(*stage, cwd=tmp_path)
+    evaluated = json.loads((tmp_path / "metrics/eval_ppocrv6.json").read_text())
+    submitted = json.loads((tmp_path / "metrics/submit.json").read_text())
+    assert evaluated["not_expressible"] == 1
+    assert 0.5 < evaluated["acc"] < 1.0, "a real reader, and the ☃ line must count as a miss"
+    assert submitted["acc"] == evaluated["acc"]
+    assert submitted["norm_edit_dis"] == pytest.approx(evaluated["norm_edit_dis"], abs=1e-12)

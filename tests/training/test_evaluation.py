@@ -41,9 +41,9 @@ def test_a_label_character_outside_the_dictionary_counts_against_the_model(tmp_p
     model = ReadsAlways([classes.index(c) for c in "123"], len(classes))
 
     val_set = ValidationSet(tmp_path / "val.txt")
-    metric, predictions, _ = evaluate(model, val_set, [3, 32, 128], 2, ctc_decoder(dict_path, False))
+    metric, results, _ = evaluate(model, val_set, [3, 32, 128], 2, ctc_decoder(dict_path, False))
 
-    assert predictions == ["123", "123", "123"]
+    assert [text for text, _ in results] == ["123", "123", "123"]
     # "12X3" stays "12X3": the model cannot emit X, and that is a miss, not a pass.
     assert metric.result()["acc"] == 2 / 3
     assert metric.result()["norm_edit_dis"] == 1 - (1 / 4) / 3
