@@ -29,12 +29,10 @@ def fsync_path(path):
         os.close(fd)
 
 
-def fsync_tree(root):
-    """Flushes every file and folder below ``root`` (deepest first), then ``root`` itself."""
-    for folder, _, files in os.walk(root, topdown=False):
-        for name in files:
-            fsync_path(os.path.join(folder, name))
-        fsync_path(folder)
+def flush_filesystem():
+    """Flushes every written file to disk in one call. A folder of 50,000 images would take
+    ~3 ms an fsync each (minutes); one sync() covers them all before the folder is renamed."""
+    os.sync()
 
 
 def _temporary_prefix(path):
@@ -114,7 +112,7 @@ def atomic_dir(path):
     _make_public(tmp, 0o777)
     try:
         yield tmp
-        fsync_tree(tmp)
+        flush_filesystem()
         if path.exists():
             old = _aside(path)
             shutil.rmtree(old, ignore_errors=True)

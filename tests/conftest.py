@@ -89,3 +89,13 @@ def copy_project(destination):
         elif source.exists():
             shutil.copy2(source, destination / name)
     return destination
+
+
+def chromium(what):
+    """The headless Chromium the page tests open ``what`` in; a failure says how to install it."""
+    for candidate in ("chromium", "chromium-browser", "/usr/bin/chromium"):
+        found = shutil.which(candidate)
+        if found:
+            return found
+    pytest.fail(f"headless Chromium is needed to render {what} and was not found: install it "
+                "with `apt-get update -qq && apt-get install -y -qq chromium` (.ci/run does)")

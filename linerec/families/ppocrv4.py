@@ -8,8 +8,8 @@ extra characters are added, so fine-tuning never loses a character the shipped m
 ``head: labels`` keeps only the labels' characters plus ``always_keep``.
 """
 
-from linerec.charset import ctc_classes, package_dir, read_dictionary
-from linerec.families.base import ModelFamily
+from linerec.charset import package_dir, read_dictionary
+from linerec.families.base import PretrainedFamily
 from linerec.families import options as family_options
 from linerec.families.options import check_options, head_characters
 from linerec.modeling import svtr_lcnet
@@ -32,22 +32,7 @@ def shipped_dict_path():
         "ppocr_keys_v1.txt"
 
 
-def freeze(model, batch_norm_statistics, backbone):
-    """Batch norm normalises with its stored statistics and stops updating them; a frozen
-    backbone's parameters take no gradient step."""
-    from paddle import nn
-
-    if batch_norm_statistics:
-        for layer in model.sublayers():
-            if isinstance(layer, (nn.BatchNorm, nn.BatchNorm1D, nn.BatchNorm2D)):
-                layer._use_global_stats = True
-    if backbone:
-        for parameter in model.backbone.parameters():
-            parameter.stop_gradient = True
-    return model
-
-
-class PPOCRv4(ModelFamily):
+class PPOCRv4(PretrainedFamily):
     name = "PPOCRv4"
     algorithm = "SVTR_LCNet"
 
@@ -60,23 +45,16 @@ class PPOCRv4(ModelFamily):
                                self.options.get("head", "all"),
                                self.options.get("always_keep", ""))
 
-    def build(self, num_classes):
-        model = svtr_lcnet.build_svtr_lcnet(num_classes=num_classes,
-                                            use_guide=self.options.get("use_guide", False))
-        return freeze(model, self.options.get("freeze_bn_stats", True),
-                      self.options.get("freeze_backbone", False))
-
     @property
-    def starts_pretrained(self):
-        return True
+    def source(self):
+        return f"PP-OCRv4 from {shipped_model_dir()}"
 
-    def start(self, classes, log=print):
-        model = self.build(len(ctc_classes(read_dictionary(shipped_dict_path()), True)))
+    def build_architecture(self, num_classes):
+        return svtr_lcnet.build_svtr_lcnet(num_classes=num_classes,
+                                           use_guide=self.options.get("use_guide", False))
+
+    def load_shipped(self, model):
         svtr_lcnet.load_shipped_weights(model, shipped_model_dir())
-        model.head, fit = ctc_head_fitting.fit_ctc_head(
-            model.head, ctc_classes(read_dictionary(shipped_dict_path()), True), classes)
-        log(f"PP-OCRv4 from {shipped_model_dir()}: {fit}")
-        return model
 
     def pretrained_dictionary(self):
         return shipped_dict_path()

@@ -13,11 +13,10 @@ the pretrained head lacks are added):
 - ``labels``: only the labels' characters plus ``always_keep``.
 """
 
-from linerec.charset import ctc_classes, gb2312_characters, ppocr_keys_path, read_dictionary
-from linerec.families.base import ModelFamily
+from linerec.charset import gb2312_characters, ppocr_keys_path, read_dictionary
+from linerec.families.base import PretrainedFamily
 from linerec.families import options as family_options
 from linerec.families.options import check_options, head_characters
-from linerec.families.ppocrv4 import freeze
 from linerec.modeling import ppocrv6, recognizer
 from linerec.modeling.backbones import rec_lcnetv4
 from linerec.modeling.heads import ctc_head_fitting, rec_ctc_head
@@ -28,7 +27,7 @@ OPTIONS = {"name": str, "variant": str, "head": str, "always_keep": str, "freeze
            "freeze_backbone": bool}
 
 
-class PPOCRv6(ModelFamily):
+class PPOCRv6(PretrainedFamily):
     name = "PPOCRv6"
     algorithm = ppocrv6.ALGORITHM
 
@@ -47,22 +46,15 @@ class PPOCRv6(ModelFamily):
         return head_characters(self._pretrained_chars(), label_chars, head,
                                self.options.get("always_keep", ""), common)
 
-    def build(self, num_classes):
-        model = ppocrv6.build_ppocrv6(self.variant, num_classes)
-        return freeze(model, self.options.get("freeze_bn_stats", True),
-                      self.options.get("freeze_backbone", False))
-
     @property
-    def starts_pretrained(self):
-        return True
+    def source(self):
+        return f"PP-OCRv6 {self.variant} from {ppocrv6.shipped_files(self.variant)[0]}"
 
-    def start(self, classes, log=print):
-        source_classes = ctc_classes(self._pretrained_chars(), True)
-        model = self.build(len(source_classes))
+    def build_architecture(self, num_classes):
+        return ppocrv6.build_ppocrv6(self.variant, num_classes)
+
+    def load_shipped(self, model):
         ppocrv6.load_onnx_weights(model, ppocrv6.shipped_files(self.variant)[0])
-        model.head, fit = ctc_head_fitting.fit_ctc_head(model.head, source_classes, classes)
-        log(f"PP-OCRv6 {self.variant} from {ppocrv6.shipped_files(self.variant)[0]}: {fit}")
-        return model
 
     def pretrained_dictionary(self):
         return ppocrv6.shipped_files(self.variant)[1]

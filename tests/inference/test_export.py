@@ -87,7 +87,7 @@ def test_ppocrv4_keeps_its_whole_dictionary_and_fits_the_gate_with_16_bit_weight
 
 @pytest.mark.parametrize("model", ["mobile", "ppocrv4"])
 def test_paddleocr_text_recognizer_reads_the_export_as_we_do(model, request):
-    from linerec.bench import paddleocr_recognizer
+    from linerec.inference.text_recognizer import paddleocr_recognizer
     from linerec.inference.predictor import LinePredictor
 
     if model == "mobile":

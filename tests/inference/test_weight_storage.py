@@ -145,7 +145,7 @@ def test_only_float16_storage_makes_paddle_inference_drop_its_optimisations(expo
 
 @pytest.mark.parametrize("storage", ["int16", "float16"])
 def test_paddleocr_text_recognizer_reads_the_compact_export(exports, storage):
-    from linerec.bench import paddleocr_recognizer
+    from linerec.inference.text_recognizer import paddleocr_recognizer
 
     folders, _ = exports
     theirs_fp32, _ = paddleocr_recognizer(folders["float32"], batch_size=6, threads=1)(line_images())

@@ -19,7 +19,7 @@ import pytest
 
 from linerec.metrics import LineMetric, score
 from linerec.report import analysis, crops
-from tests.conftest import render_line, run_stage
+from tests.conftest import chromium, render_line, run_stage
 
 IMAGES = "data/extracted/train_images"
 # (label, mobile's reading, confidence); ppocrv4 and the baseline differ from the labels only
@@ -191,18 +191,9 @@ class _Dom(HTMLParser):
         self.text.append(data)
 
 
-def _chromium():
-    for candidate in ("chromium", "chromium-browser", "/usr/bin/chromium"):
-        found = shutil.which(candidate)
-        if found:
-            return found
-    pytest.fail("headless Chromium is needed to render the report and was not found: install "
-                "it with `apt-get update -qq && apt-get install -y -qq chromium` (.ci/run does)")
-
-
 def test_page_renders_offline_with_embedded_crops_and_escaped_text(page, tmp_path):
     result = subprocess.run(
-        [_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
+        [chromium("the report"), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
          page.resolve().as_uri()], capture_output=True, text=True, timeout=60)
     dom = result.stdout
     assert result.returncode == 0 and "<body" in dom, result.stderr[-3000:]
