@@ -69,7 +69,7 @@ def test_the_competition_preset_fine_tunes_exports_and_compares_ppocrv6_small_on
     assert params["train_ppocrv6"]["model"]["variant"] == "small"
     assert params["train_ppocrv6"]["batch_size"] == 128 and params["export"]["model"] == "ppocrv6"
     assert stages == {"sample", "extract", "split", "train@ppocrv6", "evaluate@ppocrv6",
-                      "evaluate_baseline@ppocrv6-small", "export", "predict", "submit"}
+                      "evaluate_baseline@ppocrv6-small", "report", "export", "predict", "submit"}
 
 
 def test_the_seed_notebook_preset_trains_both_crnns_with_the_reference_recipe(tmp_path):
@@ -82,4 +82,4 @@ def test_the_seed_notebook_preset_trains_both_crnns_with_the_reference_recipe(tm
         assert section["warmup_epochs"] == 5
     assert params["export"]["model"] == "mobile"
     assert stages == {"sample", "extract", "split", "train@mobile", "train@server",
-                      "evaluate@mobile", "evaluate@server", "export", "predict", "submit"}
+                      "evaluate@mobile", "evaluate@server", "report", "export", "predict", "submit"}
