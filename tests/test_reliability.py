@@ -31,7 +31,7 @@ import pytest
 import yaml
 from PIL import Image, ImageDraw
 
-from tests.conftest import ROOT, copy_project, run_stage, write_split
+from tests.conftest import ROOT, copy_project, run_stage
 
 RAW = "data/raw"
 # Stages that import Paddle, whose own logging may precede our message on stderr.

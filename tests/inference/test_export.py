@@ -8,10 +8,9 @@ import paddle
 import pytest
 import yaml
 
-from linerec.charset import ctc_classes, ppocr_keys_path, read_dictionary
+from linerec.charset import ppocr_keys_path, read_dictionary
 from linerec.families.crnn import CRNN
 from linerec.model_store import model_info
-from linerec.modeling.recognizer import build_recognizer
 from linerec.training import checkpoint
 from tests.conftest import ROOT, render_line, run_stage, write_split
 
