@@ -60,8 +60,8 @@ def main(argv):
         "model": name, "size_mb": round(size / export.MB, 3), "limit_mb": limit_mb,
         "weights": storage, "parameters": parameters, "max_output_drift": drift,
         # Headline sizes only; each format's check is in models/export_formats/formats.json.
-        "other_formats_mb": {name: round(made["size_bytes"] / export.MB, 3)
-                             for name, made in extra.items()},
+        "other_formats_mb": {fmt: round(made["size_bytes"] / export.MB, 3)
+                             for fmt, made in extra.items()},
     })
     print(f"export: {name} → {OUT_DIR} ({size / export.MB:.2f} MB of {limit_mb:g} MB, "
           f"{parameters:,} parameters, weights stored as {storage})")
