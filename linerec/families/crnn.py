@@ -3,7 +3,7 @@ BiLSTM, CTC; trained from scratch or from a PaddleOCR ``.pdparams`` (``pretraine
 
 from linerec.families.base import ModelFamily
 from linerec.modeling import pretrained, recognizer
-from linerec.modeling.backbones import rec_mobilenet_v3, rec_resnet_vd
+from linerec.modeling.backbones import channels, rec_mobilenet_v3, rec_resnet_vd
 from linerec.modeling.heads import rec_ctc_head
 from linerec.modeling.necks import rnn
 
@@ -37,4 +37,5 @@ class CRNN(ModelFamily):
         return [self.pretrained_model] if self.pretrained_model else []
 
     def code_modules(self):
-        return [recognizer, rec_mobilenet_v3, rec_resnet_vd, rnn, rec_ctc_head, pretrained]
+        return [recognizer, rec_mobilenet_v3, rec_resnet_vd, channels, rnn, rec_ctc_head,
+                pretrained]

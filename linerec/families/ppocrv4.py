@@ -12,8 +12,8 @@ from linerec.charset import package_dir, read_dictionary
 from linerec.families.base import PretrainedFamily
 from linerec.families import options as family_options
 from linerec.families.options import check_options, head_characters
-from linerec.modeling import svtr_lcnet
-from linerec.modeling.backbones import rec_lcnetv3
+from linerec.modeling import forward_order, svtr_lcnet
+from linerec.modeling.backbones import channels, rec_lcnetv3
 from linerec.modeling.heads import ctc_head_fitting, rec_ctc_head
 from linerec.modeling.necks import rec_svtr_encoder, rnn
 
@@ -60,9 +60,9 @@ class PPOCRv4(PretrainedFamily):
         return shipped_dict_path()
 
     def weight_files(self):
-        return [shipped_model_dir() / "inference.pdiparams", shipped_model_dir() / "inference.pdmodel",
-                shipped_dict_path()]
+        folder = shipped_model_dir()
+        return [folder / "inference.pdiparams", folder / "inference.pdmodel", shipped_dict_path()]
 
     def code_modules(self):
-        return [svtr_lcnet, rec_lcnetv3, rec_svtr_encoder, rnn, rec_ctc_head, ctc_head_fitting,
-                family_options]
+        return [svtr_lcnet, rec_lcnetv3, channels, rec_svtr_encoder, rnn, rec_ctc_head,
+                ctc_head_fitting, forward_order, family_options]

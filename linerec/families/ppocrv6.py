@@ -17,7 +17,7 @@ from linerec.charset import gb2312_characters, ppocr_keys_path, read_dictionary
 from linerec.families.base import PretrainedFamily
 from linerec.families import options as family_options
 from linerec.families.options import check_options, head_characters
-from linerec.modeling import ppocrv6, recognizer
+from linerec.modeling import forward_order, ppocrv6, recognizer
 from linerec.modeling.backbones import rec_lcnetv4
 from linerec.modeling.heads import ctc_head_fitting, rec_ctc_head
 from linerec.modeling.necks import rec_lightsvtr
@@ -42,7 +42,9 @@ class PPOCRv6(PretrainedFamily):
 
     def characters(self, dictionary_chars, label_chars):
         head = self.options.get("head", "common")
-        common = read_dictionary(ppocr_keys_path()) + gb2312_characters() if head == "common" else ()
+        common = ()
+        if head == "common":
+            common = read_dictionary(ppocr_keys_path()) + gb2312_characters()
         return head_characters(self._pretrained_chars(), label_chars, head,
                                self.options.get("always_keep", ""), common)
 
@@ -65,4 +67,4 @@ class PPOCRv6(PretrainedFamily):
 
     def code_modules(self):
         return [ppocrv6, recognizer, rec_lcnetv4, rec_lightsvtr, rec_ctc_head, ctc_head_fitting,
-                family_options]
+                forward_order, family_options]

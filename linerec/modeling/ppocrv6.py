@@ -22,12 +22,12 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
-import paddle
 
 from linerec.charset import ctc_classes, read_dictionary
 from linerec.errors import PipelineError
 from linerec.inference.preprocess import batch_max_ratio, resize_normalize
 from linerec.modeling.backbones.rec_lcnetv4 import PPLCNetV4
+from linerec.modeling.forward_order import layers_in_forward_order
 from linerec.modeling.heads.rec_ctc_head import CTCHead
 from linerec.modeling.necks.rec_lightsvtr import EncoderWithLightSVTR, EncoderWithLocalConv
 from linerec.modeling.recognizer import Recognizer
@@ -111,24 +111,8 @@ def forward_order(model, image_shape=(3, 48, 64)):
     """[(state-dict key, tensor)] of ``model`` in the order one eval forward pass first uses
     the layers that own them; tensors of layers it never calls come last."""
     names = {id(tensor): key for key, tensor in model.state_dict().items()}
-    owners = [layer for layer in model.sublayers(include_self=True)
-              if layer.state_dict(include_sublayers=False)]
-    called = []
-    hooks = [layer.register_forward_pre_hook(
-        lambda layer, _inputs: called.append(layer) if layer not in called else None)
-        for layer in owners]
-    was_training = model.training
-    model.eval()
-    try:
-        with paddle.no_grad():
-            model(paddle.zeros([1, *image_shape], dtype="float32"))
-    finally:
-        for hook in hooks:
-            hook.remove()
-        if was_training:
-            model.train()
-    ordered = called + [layer for layer in owners if layer not in called]
-    return [(names[id(tensor)], tensor) for layer in ordered
+    called, never = layers_in_forward_order(model, image_shape)
+    return [(names[id(tensor)], tensor) for layer in called + never
             for tensor in layer.state_dict(include_sublayers=False).values()]
 
 

@@ -22,6 +22,7 @@ from paddle import nn
 
 from linerec.errors import PipelineError
 from linerec.modeling.backbones.rec_lcnetv3 import PPLCNetV3
+from linerec.modeling.forward_order import layers_in_forward_order
 from linerec.modeling.heads.rec_ctc_head import CTCHead
 from linerec.modeling.necks.rec_svtr_encoder import EncoderWithSVTR
 from linerec.modeling.necks.rnn import Im2Seq
@@ -200,28 +201,12 @@ def model_tensors_in_use_order(model, probe_shape=IMAGE_SHAPE):
     a list of (state-dict key, role, tensor). Found by running one blank image through the model
     with a hook on every layer that holds tensors of its own."""
     keys = {tensor.name: key for key, tensor in model.state_dict().items()}
-    order, handles, seen = [], [], set()
-
-    def record(layer, _inputs):
-        if id(layer) in seen:
-            return
-        seen.add(id(layer))
+    called, _ = layers_in_forward_order(model, probe_shape)
+    order = []
+    for layer in called:
         own = list(layer.named_parameters(include_sublayers=False)) + list(
             layer.named_buffers(include_sublayers=False))
         order.extend((keys[t.name], role, t) for role, t in own if t.name in keys)
-
-    for layer in model.sublayers(include_self=True):
-        if layer.parameters(include_sublayers=False) or layer.buffers(include_sublayers=False):
-            handles.append(layer.register_forward_pre_hook(record))
-    was_training = model.training
-    model.eval()
-    try:
-        with paddle.no_grad():
-            model(paddle.zeros([1, *probe_shape], dtype="float32"))
-    finally:
-        for handle in handles:
-            handle.remove()
-        model.train() if was_training else model.eval()
     unused = sorted(set(keys.values()) - {key for key, _, _ in order})
     if unused:
         raise ValueError(f"the forward pass does not use {', '.join(unused)}")

@@ -20,6 +20,8 @@ from paddle import ParamAttr, nn
 from paddle.nn.initializer import Constant, KaimingNormal
 from paddle.regularizer import L2Decay
 
+from linerec.modeling.backbones import channels as channel_rounding
+
 # Per stage: (kernel, in channels, out channels, stride, squeeze-excite) before ``scale``.
 # Strides (2, 1) halve only the height and (1, 2) only the width: 48 rows become 3 and
 # W columns W / 4, before the final pool.
@@ -35,13 +37,8 @@ STAGES = tuple(NET_CONFIG_REC)
 TRAIN_TIME_STEPS = 40  # the adaptive pool's output width in training mode
 
 
-def make_divisible(value, divisor=16, min_value=None):
-    """Rounds a channel count to a multiple of ``divisor``, never losing more than 10%."""
-    min_value = divisor if min_value is None else min_value
-    rounded = max(min_value, int(value + divisor / 2) // divisor * divisor)
-    if rounded < 0.9 * value:
-        rounded += divisor
-    return rounded
+def make_divisible(value):
+    return channel_rounding.make_divisible(value, divisor=16)
 
 
 class LearnableAffineBlock(nn.Layer):

@@ -13,6 +13,7 @@ import paddle.nn.functional as F
 from paddle import nn
 
 from linerec.errors import PipelineError
+from linerec.modeling.backbones import channels as channel_rounding
 
 SUPPORTED_SCALES = (0.35, 0.5, 0.75, 1.0, 1.25)
 
@@ -52,13 +53,8 @@ _SMALL = [
 _LAST_CHANNELS = {"large": 960, "small": 576}
 
 
-def make_divisible(value, divisor=8, min_value=None):
-    """Rounds a channel count to a multiple of ``divisor``, never losing more than 10%."""
-    min_value = divisor if min_value is None else min_value
-    rounded = max(min_value, int(value + divisor / 2) // divisor * divisor)
-    if rounded < 0.9 * value:
-        rounded += divisor
-    return rounded
+def make_divisible(value):
+    return channel_rounding.make_divisible(value, divisor=8)
 
 
 def _activate(x, act):
