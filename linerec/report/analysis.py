@@ -13,7 +13,7 @@ from pathlib import Path
 from rapidfuzz.distance import Levenshtein
 
 from linerec.errors import PipelineError
-from linerec.metrics import LENGTH_BUCKETS
+from linerec.metrics import LENGTH_ORDER, comparable, compare, length_bucket
 
 HEADER = ("image", "label", "prediction", "confidence")
 BASELINE_PREFIX = "baseline-"
@@ -34,20 +34,20 @@ class Line:
 
     @property
     def target(self):
-        return self.label.replace(" ", "")
+        return comparable(self.label)
 
     @property
     def reading(self):
-        return self.prediction.replace(" ", "")
+        return comparable(self.prediction)
 
     @property
     def correct(self):
-        return self.reading == self.target
+        return compare(self.prediction, self.label)[0]
 
     @property
     def distance(self):
         """Normalised edit distance, 0 (exact) to 1."""
-        return Levenshtein.normalized_distance(self.reading, self.target)
+        return compare(self.prediction, self.label)[1]
 
 
 @dataclass
@@ -191,18 +191,6 @@ def image_sizes(paths, root="."):
 
 # --- breakdowns ----------------------------------------------------------------------------
 
-def _length_name(low, high):
-    return f"{low}-{high}" if high is not None else f"{low}+"
-
-
-def length_bucket(length):
-    """LineMetric's bucket names: 1-2, 3-5, 6-10, 11-25, 26+ (0 for a label of spaces only)."""
-    for low, high in LENGTH_BUCKETS:
-        if length >= low and (high is None or length <= high):
-            return _length_name(low, high)
-    return "0"
-
-
 def _aspect_name(low, high):
     if high is None:
         return f"≥ {low}"
@@ -219,7 +207,6 @@ def aspect_bucket(size):
     return UNREADABLE
 
 
-LENGTH_ORDER = ("0",) + tuple(_length_name(*b) for b in LENGTH_BUCKETS)
 ASPECT_ORDER = tuple(_aspect_name(*b) for b in ASPECT_BUCKETS) + (UNREADABLE,)
 
 
