@@ -8,7 +8,8 @@ returns depends on which stage asks, and it never reads params.yaml itself.
 import inspect
 from pathlib import Path
 
-from linerec.charset import ctc_classes
+from linerec.charset import ctc_classes, read_dictionary
+from linerec.families.options import head_characters
 
 
 class ModelFamily:
@@ -72,6 +73,18 @@ class PretrainedFamily(ModelFamily):
     pretrained_dictionary; options ``freeze_bn_stats`` and ``freeze_backbone`` apply to all."""
 
     source = ""  # what the log says the weights are
+    default_head = "all"  # model.head when the section leaves it out
+
+    def common_characters(self):
+        """What a ``common`` head keeps besides the labels' characters (families offering it)."""
+        return ()
+
+    def characters(self, dictionary_chars, label_chars):
+        """The pretrained characters ``model.head`` keeps, then the labels' new ones."""
+        head = self.options.get("head", self.default_head)
+        common = self.common_characters() if head == "common" else ()
+        return head_characters(read_dictionary(self.pretrained_dictionary()), label_chars, head,
+                               self.options.get("always_keep", ""), common)
 
     @property
     def starts_pretrained(self):
@@ -89,7 +102,6 @@ class PretrainedFamily(ModelFamily):
                       self.options.get("freeze_backbone", False))
 
     def start(self, classes, log=print):
-        from linerec.charset import read_dictionary
         from linerec.modeling.heads.ctc_head_fitting import fit_ctc_head
 
         source_classes = ctc_classes(read_dictionary(self.pretrained_dictionary()), True)

@@ -8,10 +8,10 @@ extra characters are added, so fine-tuning never loses a character the shipped m
 ``head: labels`` keeps only the labels' characters plus ``always_keep``.
 """
 
-from linerec.charset import package_dir, read_dictionary
+from linerec.charset import package_dir
 from linerec.families.base import PretrainedFamily
 from linerec.families import options as family_options
-from linerec.families.options import check_options, head_characters
+from linerec.families.options import check_options
 from linerec.modeling import forward_order, svtr_lcnet
 from linerec.modeling.backbones import channels, rec_lcnetv3
 from linerec.modeling.heads import ctc_head_fitting, rec_ctc_head
@@ -37,13 +37,9 @@ class PPOCRv4(PretrainedFamily):
     algorithm = "SVTR_LCNet"
 
     def __init__(self, options, image_shape, use_space_char=True, where="model"):
-        check_options("PPOCRv4", options, OPTIONS, where, {"head": ("all", HEAD_CHOICES)})
+        check_options("PPOCRv4", options, OPTIONS, where,
+                      {"head": (self.default_head, HEAD_CHOICES)})
         super().__init__(options, image_shape, use_space_char)
-
-    def characters(self, dictionary_chars, label_chars):
-        return head_characters(read_dictionary(shipped_dict_path()), label_chars,
-                               self.options.get("head", "all"),
-                               self.options.get("always_keep", ""))
 
     @property
     def source(self):

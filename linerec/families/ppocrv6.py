@@ -16,7 +16,7 @@ the pretrained head lacks are added):
 from linerec.charset import gb2312_characters, ppocr_keys_path, read_dictionary
 from linerec.families.base import PretrainedFamily
 from linerec.families import options as family_options
-from linerec.families.options import check_options, head_characters
+from linerec.families.options import check_options
 from linerec.modeling import forward_order, ppocrv6, recognizer
 from linerec.modeling.backbones import rec_lcnetv4
 from linerec.modeling.heads import ctc_head_fitting, rec_ctc_head
@@ -30,23 +30,17 @@ OPTIONS = {"name": str, "variant": str, "head": str, "always_keep": str, "freeze
 class PPOCRv6(PretrainedFamily):
     name = "PPOCRv6"
     algorithm = ppocrv6.ALGORITHM
+    default_head = "common"
 
     def __init__(self, options, image_shape, use_space_char=True, where="model"):
         check_options("PPOCRv6", options, OPTIONS, where,
-                      {"variant": ("small", ppocrv6.VARIANTS), "head": ("common", HEAD_CHOICES)})
+                      {"variant": ("small", ppocrv6.VARIANTS),
+                       "head": (self.default_head, HEAD_CHOICES)})
         super().__init__(options, image_shape, use_space_char)
         self.variant = options.get("variant", "small")
 
-    def _pretrained_chars(self):
-        return read_dictionary(self.pretrained_dictionary())
-
-    def characters(self, dictionary_chars, label_chars):
-        head = self.options.get("head", "common")
-        common = ()
-        if head == "common":
-            common = read_dictionary(ppocr_keys_path()) + gb2312_characters()
-        return head_characters(self._pretrained_chars(), label_chars, head,
-                               self.options.get("always_keep", ""), common)
+    def common_characters(self):
+        return read_dictionary(ppocr_keys_path()) + gb2312_characters()
 
     @property
     def source(self):
