@@ -28,15 +28,12 @@ import sys
 import time
 from pathlib import Path
 
-from tqdm import tqdm
-
 from linerec.atomic import atomic_path
 from linerec.errors import PipelineError, run_main
 from linerec.inference.predictor import LinePredictor
-from linerec.inference.preprocess import read_image
+from linerec.inference.readings import recognize_files, write_readings
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
-HEADER = "image\ttext\tconfidence\n"
 PROG = "python -m linerec.recognize"
 
 
@@ -108,23 +105,6 @@ def check_model_dir(model_dir):
                                 "inference.pdiparams, recognizer.json and dict.txt")
 
 
-def load(path):
-    """The crop as BGR, or None when it is missing or unreadable (with the reason)."""
-    if not path.exists():
-        return None, "not found"
-    try:
-        image = read_image(path)
-    except OSError as error:
-        return None, error.strerror or type(error).__name__
-    return (None, "unreadable image") if image is None else (image, None)
-
-
-def write_rows(out, names, results):
-    out.write(HEADER)
-    for name, (text, confidence) in zip(names, results):
-        out.write(f"{name}\t{text}\t{confidence:.5f}\n")
-
-
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog=PROG, description="Recognise a folder or list of text-line crops with an exported "
@@ -160,39 +140,28 @@ def main(argv):
                               workers=args.workers)
     with predictor:
         started = time.perf_counter()
-        images, readable = [], []
-        for index, (name, path) in enumerate(entries):
-            image, reason = load(path)
-            if image is None:
-                print(f"recognize: {path}: {reason}, empty text", file=sys.stderr)
-            else:
-                readable.append(index)
-                images.append(image)
-        results = [("", 0.0)] * len(entries)
-        if images:
-            # tqdm shows a bar only when stderr is a terminal.
-            with tqdm(total=len(images), desc="recognize", unit="img", mininterval=2.0,
-                      file=sys.stderr, disable=None) as bar:
-                for index, result in zip(readable, predictor.predict(images, progress=bar.update)):
-                    results[index] = result
+        # tqdm shows a bar only when stderr is a terminal.
+        results, failures = recognize_files(predictor, [path for _, path in entries],
+                                            desc="recognize", file=sys.stderr, disable=None)
         elapsed = time.perf_counter() - started
+    for position, reason in failures:
+        print(f"recognize: {entries[position][1]}: {reason}, empty text", file=sys.stderr)
     names = [name for name, _ in entries]
     if args.output:
         with atomic_path(args.output) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as out:
-            write_rows(out, names, results)
+            write_readings(out, "image", names, results)
         destination = args.output
     else:
         out = open(sys.stdout.fileno(), "w", encoding="utf-8", newline="\n", closefd=False)
         try:
-            write_rows(out, names, results)
+            write_readings(out, "image", names, results)
             out.flush()
         except BrokenPipeError:  # e.g. `| head`: the reader has all it wanted
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return
         destination = "stdout"
-    unreadable = len(entries) - len(images)
-    rate = len(images) / elapsed if elapsed > 0 else 0.0
-    print(f"recognize: {len(entries)} images, {unreadable} unreadable, {rate:.1f} img/s "
+    rate = (len(entries) - len(failures)) / elapsed if elapsed > 0 else 0.0
+    print(f"recognize: {len(entries)} images, {len(failures)} unreadable, {rate:.1f} img/s "
           f"→ {destination}", file=sys.stderr)
 
 

@@ -10,14 +10,12 @@ configure_stage()
 
 from pathlib import Path
 
-from tqdm import tqdm
-
 from linerec import params as params_lib
 from linerec.atomic import atomic_path
 from linerec.data.label_lines import read_names
 from linerec.errors import run_main
 from linerec.inference.predictor import LinePredictor
-from linerec.inference.preprocess import read_image
+from linerec.inference.readings import recognize_files, write_readings
 
 EXTRACTED = Path("data/extracted")
 EXPORT_DIR = Path("models/export")
@@ -33,25 +31,14 @@ def main(argv):
                               # Processes, each with its own predictor (see LinePredictor).
                               workers=section.get("workers", int, default=1, minimum=1))
     names = read_names(EXTRACTED / "test_images.txt", "extract")
-    images, readable, unreadable = [], [], []
-    for name in names:
-        image = read_image(EXTRACTED / "test_images" / name) \
-            if (EXTRACTED / "test_images" / name).exists() else None
-        if image is None:
-            unreadable.append(name)
-        else:
-            readable.append(name)
-            images.append(image)
-    with predictor, tqdm(total=len(images), desc="predict", unit="img", mininterval=2.0) as bar:
-        results = dict(zip(readable, predictor.predict(images, progress=bar.update)))
+    paths = [EXTRACTED / "test_images" / name for name in names]
+    with predictor:
+        results, failures = recognize_files(predictor, paths, desc="predict")
     with atomic_path(OUT_FILE) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as out:
-        out.write("name\ttext\tconfidence\n")
-        for name in names:
-            text, confidence = results.get(name, ("", 0.0))
-            out.write(f"{name}\t{text}\t{confidence:.5f}\n")
-    for name in unreadable:
-        print(f"predict: {EXTRACTED / 'test_images' / name}: unreadable image, empty prediction")
-    print(f"predict: {len(names)} test images ({len(unreadable)} unreadable) → {OUT_FILE}")
+        write_readings(out, "name", names, results)
+    for position, _ in failures:
+        print(f"predict: {paths[position]}: unreadable image, empty prediction")
+    print(f"predict: {len(names)} test images ({len(failures)} unreadable) → {OUT_FILE}")
 
 
 if __name__ == "__main__":
