@@ -30,11 +30,11 @@ def _give_rnn_dropout_state_a_value(model):
             layer._dropout_state = paddle.zeros([1], dtype=state.dtype)
 
 
-def export_inference_model(model, image_shape, out_dir, weight_storage="float32"):
-    """Writes out_dir/inference.{pdmodel,pdiparams}, its large weights stored as
-    ``weight_storage`` (see weight_storage.py); returns the eval-mode reference output for a
-    fixed input, computed before conversion (the converted layer cannot be re-run)."""
-    require_legacy_programs()
+def save_program(model, image_shape, out_dir):
+    """Traces the eval-mode model with a free batch size and width and saves it as
+    out_dir/inference.*, in the program format Paddle is in (legacy: .pdmodel; PIR: .json).
+    Returns (probe, reference): a fixed input and the model's output for it, computed before
+    conversion (the converted layer cannot be re-run)."""
     channels, height, width = image_shape
     model.eval()
     probe = np.random.default_rng(0).uniform(-1, 1, (2, channels, height, width)).astype("float32")
@@ -43,6 +43,14 @@ def export_inference_model(model, image_shape, out_dir, weight_storage="float32"
     spec = [paddle.static.InputSpec([None, channels, height, None], "float32", name="x")]
     static = paddle.jit.to_static(model, input_spec=spec, full_graph=True)
     paddle.jit.save(static, str(Path(out_dir) / "inference"))
+    return probe, reference
+
+
+def export_inference_model(model, image_shape, out_dir, weight_storage="float32"):
+    """Writes out_dir/inference.{pdmodel,pdiparams}, its large weights stored as
+    ``weight_storage`` (see weight_storage.py); returns save_program's (probe, reference)."""
+    require_legacy_programs()
+    probe, reference = save_program(model, image_shape, out_dir)
     if not (Path(out_dir) / MODEL_FILE).exists():
         raise PipelineError("Paddle wrote no inference.pdmodel", where=str(out_dir),
                             fix="use paddlepaddle 3.x with FLAGS_enable_pir_api=0")

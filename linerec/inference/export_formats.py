@@ -185,32 +185,18 @@ def _run_child(fmt, checkpoint_dir, out_dir, which, timeout, extra=()):
 
 # --- the child side ---------------------------------------------------------------------------
 
-def _probe(image_shape):
-    import numpy as np
-
-    channels, height, width = image_shape
-    return np.random.default_rng(0).uniform(-1, 1, (2, channels, height, width)).astype("float32")
-
-
 def _export_paddlex(model, info, dict_path, out):
     """In a PIR-mode process: jit.save writes inference.json; Paddle Inference re-runs it."""
     import numpy as np
-    import paddle
     from paddle import inference
     from paddle.framework import use_pir_api
 
-    from linerec.inference.export import _give_rnn_dropout_state_a_value
+    from linerec.inference.export import save_program
 
     if not use_pir_api():
         raise PipelineError("Paddle is not in its PIR mode, so it cannot write inference.json",
                             fix="unset FLAGS_enable_pir_api (write_paddlex_dir does)")
-    channels, height, _ = info["image_shape"]
-    probe = _probe(info["image_shape"])
-    reference = model(paddle.to_tensor(probe)).numpy()
-    _give_rnn_dropout_state_a_value(model)
-    spec = [paddle.static.InputSpec([None, channels, height, None], "float32", name="x")]
-    paddle.jit.save(paddle.jit.to_static(model, input_spec=spec, full_graph=True),
-                    str(out / "inference"))
+    probe, reference = save_program(model, info["image_shape"], out)
     write_paddlex_config(out, info, dict_path)
     written = sorted(path.name for path in out.iterdir())
     if written != sorted(PADDLEX_FILES):
