@@ -32,7 +32,7 @@ depend on how ``paddle.jit.to_static`` traces a layer. Use it on the folder that
 ``export_inference_model`` wrote::
 
     export_inference_model(model, image_shape, out_dir)
-    store_weights_compactly(out_dir)            # or export_compact(model, image_shape, out_dir)
+    store_weights_compactly(out_dir)   # what export_inference_model(..., weight_storage) does
 
 Which weights are rewritten (``compact_candidates``): float32 persistables that no op writes,
 with at least ``min_elements`` values (default 1,024 = 4 KB), that are not an input of a
@@ -229,22 +229,6 @@ def store_weights_compactly(model_dir, storage="int16", min_elements=MIN_ELEMENT
         (model_dir / PARAMS_INFO_FILE).unlink(missing_ok=True)
     return {"storage": storage, "converted": sorted(chosen), "params_bytes_before": before,
             "params_bytes_after": (model_dir / PARAMS_FILE).stat().st_size}
-
-
-def store_weights_as_fp16(model_dir, min_elements=MIN_ELEMENTS):
-    """``store_weights_compactly(model_dir, "float16")``: see the module docstring for why
-    "int16" is the one to ship on CPU."""
-    return store_weights_compactly(model_dir, "float16", min_elements)
-
-
-def export_compact(model, image_shape, out_dir, storage="int16", min_elements=MIN_ELEMENTS):
-    """``export_inference_model`` followed by ``store_weights_compactly``; returns the probe and
-    the float32 model's reference output, as ``export_inference_model`` does."""
-    from linerec.inference.export import export_inference_model
-
-    probe, reference = export_inference_model(model, image_shape, out_dir)
-    store_weights_compactly(out_dir, storage, min_elements)
-    return probe, reference
 
 
 def stored_values(model_dir):

@@ -14,7 +14,8 @@ in the order our forward pass first uses them, each shape checked.
 | small | PPLCNetV4, C=384  | LightSVTR, 120 wide, 2 blocks  | 120 -> 18,710      | 18,708     |
 
 Classes are blank, the dictionary, then the space (``use_space_char``). The yml's
-preprocessing is PaddleOCR's usual one for SVTR_LCNet, which is ``resize_normalize``: height
+preprocessing is PaddleOCR's usual one for SVTR_LCNet, which is the pipeline's own
+(``linerec.inference.preprocess.batch_input`` with IMAGE_SHAPE): height
 48, width by aspect ratio up to the batch's widest (never below 320), [-1, 1], zero padding.
 """
 
@@ -25,7 +26,6 @@ import numpy as np
 
 from linerec.charset import ctc_classes, read_dictionary
 from linerec.errors import PipelineError
-from linerec.inference.preprocess import batch_max_ratio, resize_normalize
 from linerec.modeling.backbones.rec_lcnetv4 import PPLCNetV4
 from linerec.modeling.forward_order import layers_in_forward_order
 from linerec.modeling.heads.rec_ctc_head import CTCHead
@@ -157,9 +157,3 @@ def shipped_ppocrv6(variant):
     load_onnx_weights(model, onnx_path)
     model.eval()
     return model
-
-
-def preprocess(images):
-    """BGR uint8 crops -> one (N, 3, 48, W) float32 batch, as the shipped yml prescribes."""
-    ratio = batch_max_ratio(images, IMAGE_SHAPE)
-    return np.stack([resize_normalize(image, IMAGE_SHAPE, ratio) for image in images])

@@ -14,6 +14,7 @@ from linerec.decoding import ctc_decoder
 from linerec.errors import PipelineError
 from linerec.inference.export import export_inference_model
 from linerec.inference.predictor import create_paddle_predictor
+from linerec.inference.preprocess import batch_input
 from linerec.modeling import ppocrv6
 from linerec.modeling.losses.rec_ctc_loss import CTCLoss
 from linerec.synth import fonts, render
@@ -33,7 +34,7 @@ def batches():
         crops = [np.asarray(render.render(text, faces[i % len(faces)],
                                           np.random.default_rng(10 * b + i), 0.2))[:, :, ::-1]
                  for i, text in enumerate(texts)]
-        result.append((texts, ppocrv6.preprocess(crops)))
+        result.append((texts, batch_input(crops, ppocrv6.IMAGE_SHAPE)))
     widths = [x.shape[3] for _, x in result]
     assert widths[0] == 320 and 320 < widths[1] < widths[2]
     return result
