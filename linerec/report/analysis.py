@@ -42,7 +42,7 @@ class Line:
 
     @property
     def correct(self):
-        return compare(self.prediction, self.label)[0]
+        return self.reading == self.target
 
     @property
     def distance(self):
