@@ -56,7 +56,23 @@ def write_split(root, n_train=64, n_val=16, chars=DIGITS_CHARS, lengths=(2, 4), 
     (split / "train.txt").write_text("\n".join(lines[:n_train]) + "\n", encoding="utf-8")
     (split / "val.txt").write_text("\n".join(lines[n_train:]) + "\n", encoding="utf-8")
     (split / "dict.txt").write_text("\n".join(chars) + "\n", encoding="utf-8")
+    write_general(root, chars, lengths, rng)
     return split
+
+
+def write_general(root, chars=DIGITS_CHARS, lengths=(2, 4), rng=None, lines=8):
+    """data/general/{replay,guard} as the general stage writes them (crop folders with
+    labels.tsv), with a few lines each, so that stages run from params.yaml find them."""
+    rng = rng or random.Random(1)
+    for folder in ("replay", "guard"):
+        target = Path(root) / "data" / "general" / folder
+        target.mkdir(parents=True, exist_ok=True)
+        rows = []
+        for index in range(lines):
+            text = "".join(rng.choice(chars) for _ in range(rng.randint(*lengths)))
+            render_line(text).save(target / f"{index}.jpg", quality=95)
+            rows.append(f"{index}.jpg\t{text}\n")
+        (target / "labels.tsv").write_text("".join(rows), encoding="utf-8")
 
 
 @pytest.fixture

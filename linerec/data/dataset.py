@@ -45,14 +45,16 @@ class LineDataset(paddle.io.Dataset):
     """Yields (image CHW float32, label indices padded to max_text_length, label length)."""
 
     def __init__(self, label_file, dict_path, image_shape, max_text_length, use_space_char,
-                 augment=False, seed=0):
+                 augment=False, seed=0, samples=None):
+        """``samples``: [(image path, label)] instead of reading ``label_file`` (then only named
+        in messages), e.g. a replay folder's lines."""
         super().__init__()
         self.ops = build_operators(dict_path, image_shape, max_text_length, use_space_char, augment)
         self.augment = augment
         self.seed = seed
         self.epoch = 0
         encoder = next(op for op in self.ops if type(op).__name__ == "CTCLabelEncode")
-        samples = read_label_file(label_file)
+        samples = read_label_file(label_file) if samples is None else samples
         self.samples = [s for s in samples if encoder.encode(s[1]) is not None]
         self.dropped = len(samples) - len(self.samples)
         self.label_file = str(label_file)

@@ -66,6 +66,26 @@ def build_profile(spec, drawable):
     return text.realistic_profile(read_dictionary(ppocr_keys_path()), drawable)
 
 
+class CropRenderer:
+    """Renders the lines of a spec's profile; a crop depends only on (seed, stream, index)."""
+
+    def __init__(self, spec, font_dir=None):
+        font_paths = fonts.find_fonts(font_dir)
+        self.spec = spec
+        self.profile = build_profile(spec, fonts.drawable_chars(font_paths))
+        self.lines = text.SignText(self.profile)
+        self.faces = fonts.faces(font_paths)
+
+    def crops(self, stream, count):
+        """Yields (name, text, JPEG bytes) of crops 0..count-1 of one stream (a split's id)."""
+        for index in range(count):
+            # One generator per image: image i is the same whatever the count is.
+            rng = np.random.default_rng([self.spec.seed, stream, index])
+            line = self.lines.line(rng)
+            face = self.faces[int(rng.integers(len(self.faces)))]
+            yield f"{index}.jpg", line, render.render_jpeg(line, face, rng, self.spec.difficulty)
+
+
 def write_sample(out_dir, spec, font_dir=None):
     """Renders both splits into ``out_dir``; returns what it wrote, for the stage to report.
 
@@ -74,31 +94,22 @@ def write_sample(out_dir, spec, font_dir=None):
     """
     out_dir = Path(out_dir)
     _refuse_foreign_data(out_dir)
-    font_paths = fonts.find_fonts(font_dir)
-    profile = build_profile(spec, fonts.drawable_chars(font_paths))
-    lines = text.SignText(profile)
-    faces = fonts.faces(font_paths)
+    renderer = CropRenderer(spec, font_dir)
     counts = {"train": spec.num_train, "test": spec.num_test}
     labels = {}
     with atomic_dir(out_dir) as tmp:
         for split_id, split in enumerate(SPLITS):
             rows = []
             with _image_zip(tmp / f"{split}_images.zip") as archive:
-                for index in range(counts[split]):
-                    # One generator per image: image i is the same whatever num_train is.
-                    rng = np.random.default_rng([spec.seed, split_id, index])
-                    line = lines.line(rng)
-                    face = faces[int(rng.integers(len(faces)))]
-                    name = f"{index}.jpg"
-                    _add_member(archive, f"{split}_images/{name}",
-                                render.render_jpeg(line, face, rng, spec.difficulty))
+                for name, line, jpeg in renderer.crops(split_id, counts[split]):
+                    _add_member(archive, f"{split}_images/{name}", jpeg)
                     rows.append((name, line))
             (tmp / f"{split}_label.csv").write_bytes(labels_csv(rows))
             labels[split] = rows
     used = set("".join(value for rows in labels.values() for _, value in rows))
     return {
-        "profile": profile.name,
-        "charset_size": len(profile.charset),
+        "profile": renderer.profile.name,
+        "charset_size": len(renderer.profile.charset),
         "chars_used": len(used),
         "counts": {split: len(rows) for split, rows in labels.items()},
         "files": {path.name: path.stat().st_size for path in sorted(out_dir.iterdir())

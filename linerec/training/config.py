@@ -8,11 +8,13 @@ from pathlib import Path
 
 from linerec import params as params_lib
 from linerec.errors import PipelineError
+from linerec.training.retention import Retention
 
 SPLIT_DIR = Path("data/split")
 AUTO = "auto"
 # The trainer's own code that changes what a run produces (its logging and evaluation do not).
-TRAINER_MODULES = ("linerec.training.trainer", "linerec.training.schedule",
+TRAINER_MODULES = ("linerec.training.trainer", "linerec.training.retention",
+                   "linerec.training.schedule",
                    "linerec.training.sampler", "linerec.training.checkpoint",
                    "linerec.data.dataset", "linerec.charset",
                    "linerec.modeling.losses.rec_ctc_loss")
@@ -47,6 +49,7 @@ class TrainConfig:
     train_file: str = str(SPLIT_DIR / "train.txt")
     val_file: str = str(SPLIT_DIR / "val.txt")
     dict_file: str = str(SPLIT_DIR / "dict.txt")
+    retention: Retention = field(default_factory=Retention)
     extra: dict = field(default_factory=dict)
 
     def family(self):
@@ -65,7 +68,15 @@ class TrainConfig:
         digest = hashlib.sha256()
         settings = {name: getattr(self, name) for name in RESULT_FIELDS}
         settings["family"] = family.describe()
+        retention = self.retention
+        # The guard decides which checkpoint becomes best/, so it is part of what a run makes.
+        settings["retention"] = [retention.replay_per_batch, retention.replay_labels,
+                                 retention.distill_weight,
+                                 list(retention.interpolate), retention.guard_max_drop]
         digest.update(json.dumps(settings, sort_keys=True).encode())
+        for folder in (retention.replay_dir if retention.replays else "", retention.guard_dir):
+            if folder:
+                digest.update(json.dumps(folder_samples(folder), ensure_ascii=False).encode())
         code = {Path(importlib.import_module(name).__file__) for name in TRAINER_MODULES}
         for path in sorted(code | set(family.code_files())):
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
@@ -79,6 +90,49 @@ def _auto_or(section, key, kind):
     if section.values.get(key, AUTO) == AUTO:
         return AUTO
     return section.get(key, kind, **({"minimum": 0} if kind is int else {}))
+
+
+def folder_samples(folder):
+    """[(image path, label)] of a crop folder (replay or guard)."""
+    from linerec.data.crop_folder import read_crop_folder
+
+    return read_crop_folder(folder).samples
+
+
+def retention_from_params(params, train):
+    """``train_<m>.retain`` (absent: none) with the project's ``replay`` and ``guard`` folders."""
+    retain = train.sub("retain") if "retain" in train else params_lib.Section({}, f"{train.name}.retain", params.path)
+    guard = params.section("guard") if "guard" in params.tree else params_lib.Section({}, "guard", params.path)
+    replay = params.section("replay") if "replay" in params.tree else params_lib.Section({}, "replay", params.path)
+    interpolate = retain.get("interpolate", list, default=[])
+    if not all(isinstance(a, (int, float)) and not isinstance(a, bool) and 0 <= a <= 1
+               for a in interpolate):
+        raise PipelineError(f"expected a list of numbers from 0 to 1, got {interpolate!r}",
+                            where=f"{params.path}: {train.name}.retain.interpolate",
+                            fix="e.g. [0.25, 0.5, 0.75, 1.0], or [] for none")
+    retention = Retention(
+        replay_per_batch=retain.get("replay_per_batch", int, default=0, minimum=0),
+        replay_labels=retain.get("replay_labels", bool, default=True),
+        distill_weight=retain.get("distill_weight", float, default=0.0, minimum=0.0),
+        interpolate=tuple(float(a) for a in interpolate),
+        replay_dir=replay.get("dir", str, default=""),
+        guard_dir=guard.get("dir", str, default=""),
+        guard_max_drop=guard.get("max_drop", float, default=None, minimum=0.0),
+    )
+    if retention.replays and not retention.replay_dir:
+        raise PipelineError("replay_per_batch needs a replay folder",
+                            where=f"{params.path}: replay.dir",
+                            fix="set replay.dir (data/general/replay is rendered by the general "
+                                "stage), or set replay_per_batch to 0")
+    if retention.replays and not retention.replay_labels and not retention.distill_weight:
+        raise PipelineError("replay lines without their labels only serve distillation",
+                            where=f"{params.path}: {train.name}.retain.distill_weight",
+                            fix="set distill_weight above 0, or replay_labels to true")
+    if retention.distill_weight > 0 and not retention.replays:
+        raise PipelineError("distillation reads the replay lines, and there are none",
+                            where=f"{params.path}: {train.name}.retain.distill_weight",
+                            fix="set retain.replay_per_batch above 0, or distill_weight to 0")
+    return retention
 
 
 def from_params(name, params=None):
@@ -110,4 +164,5 @@ def from_params(name, params=None):
         max_steps=train.get("max_steps", int, default=0, minimum=0),
         eval_batch_size=train.get("eval_batch_size", int, default=0, minimum=0),
         pretrained_model=train.get("pretrained_model", str, default=""),
+        retention=retention_from_params(params, train),
     )

@@ -19,8 +19,10 @@ from linerec.metrics import LineMetric
 class ValidationSet:
     """The lines of a ``path<TAB>label`` file, decoded once."""
 
-    def __init__(self, label_file):
-        samples = read_label_lines(label_file, "split")
+    def __init__(self, label_file, samples=None):
+        """``samples``: [(image path, label)] instead of reading ``label_file`` (then only named
+        in messages), e.g. a guard folder's lines."""
+        samples = read_label_lines(label_file, "split") if samples is None else samples
         if not samples:
             raise PipelineError("no validation lines", where=str(label_file),
                                 fix="give split.val_size (or val_fraction) a positive value")

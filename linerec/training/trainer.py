@@ -22,6 +22,8 @@ from linerec.errors import PipelineError
 from linerec.model_store import model_info
 from linerec.modeling.losses.rec_ctc_loss import CTCLoss
 from linerec.training import checkpoint
+from linerec.training import retention as retain
+from linerec.training.config import folder_samples
 from linerec.training.evaluation import ValidationSet, evaluate
 from linerec.training.live_log import open_live
 from linerec.training.sampler import ResumableBatchSampler
@@ -68,6 +70,10 @@ class Trainer:
                                      cfg.max_text_length, cfg.use_space_char,
                                      augment=cfg.augment, seed=cfg.seed)
         self.val_set = ValidationSet(cfg.val_file)
+        self.retention = cfg.retention
+        self.guard_set = (ValidationSet(cfg.retention.guard_dir,
+                                        folder_samples(cfg.retention.guard_dir))
+                          if cfg.retention.guard_dir else None)
         self.sampler = ResumableBatchSampler(len(self.train_set), cfg.batch_size, cfg.seed,
                                              rank=self.rank, world_size=self.world_size)
         self.steps_per_epoch = self.sampler.batches_per_epoch()
@@ -84,6 +90,15 @@ class Trainer:
         else:
             self.model = self.family.start(self.classes, log=self.log)
         self.loss_fn = CTCLoss()
+        self.replay = self._replay_batches()
+        self.teacher = None
+        if self.retention.distils:
+            if not self.family.starts_pretrained:
+                raise PipelineError("distillation keeps what a pretrained start reads, and this "
+                                    "model starts from scratch",
+                                    where=f"params.yaml: train_{cfg.name}.retain.distill_weight",
+                                    fix="set distill_weight to 0 for a model trained from scratch")
+            self.teacher = retain.frozen_teacher(self.family.start(self.classes, log=lambda _: None))
         self.schedule = cosine_with_warmup(cfg.lr, self.total_steps,
                                            int(round(cfg.warmup_epochs * self.steps_per_epoch)))
         self.optimizer = paddle.optimizer.Adam(
@@ -102,6 +117,19 @@ class Trainer:
         self.trained = self.model
         if self.world_size > 1:
             self.trained = paddle.DataParallel(self.model)
+
+    def _replay_batches(self):
+        if not self.retention.replays:
+            return None
+        dataset = LineDataset(self.retention.replay_dir, self.dict_file, self.family.image_shape,
+                              self.cfg.max_text_length, self.cfg.use_space_char,
+                              augment=self.cfg.augment, seed=self.cfg.seed,
+                              samples=folder_samples(self.retention.replay_dir))
+        self.log(f"replaying {self.retention.replay_per_batch} of {len(dataset)} general lines "
+                 f"from {self.retention.replay_dir} in every batch ({dataset.dropped} not "
+                 "encodable)" + (f", distilled from the start model x "
+                                 f"{self.retention.distill_weight:g}" if self.retention.distils else ""))
+        return retain.ReplayBatches(dataset, self.retention.replay_per_batch, self.cfg.seed)
 
     @property
     def device_is_gpu(self):
@@ -135,24 +163,43 @@ class Trainer:
                      f"/{self.total_steps} (epoch {self.previous['epoch']})")
             return self.previous
         return {"fingerprint": self.fingerprint, "step": 0, "epoch": 0, "batch_in_epoch": 0,
-                "best_acc": -1.0, "best_norm_edit_dis": -1.0, "best_step": 0,
+                "best_acc": -1.0, "best_norm_edit_dis": -1.0, "best_guard_acc": None,
+                "best_step": 0, "start_guard_acc": None,
                 "total_steps": self.total_steps, "evaluations": 0}
 
+    def _loss(self, images, labels, lengths, replayed):
+        logits = self.trained(images)
+        # Replay lines without their labels are there for distillation alone.
+        logits_with_labels = logits[:labels.shape[0]]
+        loss = self.loss_fn(logits_with_labels, labels, lengths)
+        if self.teacher is not None:
+            with paddle.no_grad():
+                target = self.teacher(images[-replayed:])
+            loss = loss + self.retention.distill_weight * retain.distillation_loss(
+                logits[-replayed:], target)
+        return loss, logits_with_labels
+
     def _train_step(self, images, labels, lengths):
+        replayed = 0
+        if self.replay is not None:
+            extra_images, extra_labels, extra_lengths = self.replay.batch(self.state["step"])
+            images = paddle.concat([images, extra_images])
+            if self.retention.replay_labels:
+                labels = paddle.concat([labels, extra_labels])
+                lengths = paddle.concat([lengths, extra_lengths])
+            replayed = self.replay.per_batch
         if self.scaler is not None:
             with paddle.amp.auto_cast():
-                logits = self.trained(images)
-                loss = self.loss_fn(logits, labels, lengths)
+                loss, logits = self._loss(images, labels, lengths, replayed)
             self.scaler.scale(loss).backward()
             self.scaler.minimize(self.optimizer, loss)
         else:
-            logits = self.trained(images)
-            loss = self.loss_fn(logits, labels, lengths)
+            loss, logits = self._loss(images, labels, lengths, replayed)
             loss.backward()
             self.optimizer.step()
         self.optimizer.clear_grad()
         self.schedule.step()
-        return float(loss), logits
+        return float(loss), logits, labels, lengths
 
     def _batch_accuracy(self, logits, labels, lengths):
         probabilities = paddle.nn.functional.softmax(logits, -1).numpy()
@@ -162,29 +209,85 @@ class Trainer:
         return float(np.mean([p.replace(" ", "") == t.replace(" ", "")
                               for p, t in zip(predictions, targets)]))
 
-    def _evaluate_and_checkpoint(self, live):
+    def _score(self):
+        """Val acc and 1 - NED of the model as it is, with its guard accuracy (None: no guard)."""
         metric, _, _ = evaluate(self.model, self.val_set, self.family.image_shape,
                                 self.eval_batch_size, self.decoder)
         result = metric.result()
+        result["guard_acc"] = None
+        if self.guard_set is not None:
+            guard, _, _ = evaluate(self.model, self.guard_set, self.family.image_shape,
+                                   self.eval_batch_size, self.decoder)
+            result["guard_acc"] = guard.result()["acc"]
+        return result
+
+    def _best_so_far(self):
         state = self.state
+        return {"acc": state["best_acc"], "norm_edit_dis": state["best_norm_edit_dis"],
+                "guard_acc": state.get("best_guard_acc")}
+
+    def _consider_for_best(self, result, what):
+        """Saves the model as best/ if it beats best/ and the guard allows it; says why not."""
+        state = self.state
+        allowed = retain.guard_allows(result["guard_acc"], state.get("start_guard_acc"),
+                                      self.retention.guard_max_drop)
+        if not allowed:
+            self.log(f"{what}: guard acc {result['guard_acc']:.4f} is more than guard.max_drop "
+                     f"{self.retention.guard_max_drop:g} below the start's "
+                     f"{state['start_guard_acc']:.4f}: not kept as best/")
+            return False
+        if not retain.better(result, self._best_so_far()):
+            return False
+        state.update(best_acc=result["acc"], best_norm_edit_dis=result["norm_edit_dis"],
+                     best_guard_acc=result["guard_acc"], best_step=state["step"])
+        checkpoint.save(self.model_dir / "best", self.model, None, dict(state), self.info,
+                        self.dict_file)
+        return True
+
+    def _evaluate_and_checkpoint(self, live):
+        result = self._score()
+        state = self.state
+        if state.get("evaluations", 0) == 0 and self.family.starts_pretrained:
+            # What the pretrained start reads of the guard: the bar a fine-tune must stay near.
+            state["start_guard_acc"] = result["guard_acc"]
         state["evaluations"] = state.get("evaluations", 0) + 1
-        improved = result["acc"] > state["best_acc"] or (
-            result["acc"] == state["best_acc"] and result["norm_edit_dis"] > state["best_norm_edit_dis"])
-        if improved:
-            state.update(best_acc=result["acc"], best_norm_edit_dis=result["norm_edit_dis"],
-                         best_step=state["step"])
-            checkpoint.save(self.model_dir / "best", self.model, None, dict(state), self.info,
-                            self.dict_file)
+        self._consider_for_best(result, f"step {state['step']}")
         checkpoint.save(self.model_dir / "latest", self.model, self.optimizer, dict(state),
                         self.info, self.dict_file)
         live.log_metric("eval/acc", result["acc"])
         live.log_metric("eval/norm_edit_dis", result["norm_edit_dis"])
+        if result["guard_acc"] is not None:
+            live.log_metric("eval/guard_acc", result["guard_acc"])
         live.summary["best"] = {"acc": state["best_acc"],
                                 "norm_edit_dis": state["best_norm_edit_dis"],
+                                "guard_acc": state.get("best_guard_acc"),
                                 "step": state["best_step"]}
+        guard = "" if result["guard_acc"] is None else f", guard acc {result['guard_acc']:.4f}"
         self.log(f"step {state['step']}: val acc {result['acc']:.4f}, "
-                 f"1-NED {result['norm_edit_dis']:.4f} (best acc {state['best_acc']:.4f} "
+                 f"1-NED {result['norm_edit_dis']:.4f}{guard} (best acc {state['best_acc']:.4f} "
                  f"at step {state['best_step']})")
+
+    def _interpolate(self):
+        """WiSE-FT over the last weights: each mix of ``retain.interpolate`` is scored and the
+        best one that the guard allows replaces best/ if it beats it."""
+        state = self.state
+        tuned = {name: value.clone() for name, value in self.model.state_dict().items()}
+        start = self.family.start(self.classes, log=lambda _: None).state_dict()
+        # In the state from the first mix on, so best/ records what was tried before it.
+        tried = state["interpolation"] = []
+        for alpha in self.retention.interpolate:
+            self.model.set_state_dict(retain.interpolated(start, tuned, alpha))
+            result = self._score()
+            tried.append({"alpha": alpha, **result})
+            guard = "" if result["guard_acc"] is None else f", guard acc {result['guard_acc']:.4f}"
+            self.log(f"interpolation {alpha:g} of the way to the last weights: val acc "
+                     f"{result['acc']:.4f}, 1-NED {result['norm_edit_dis']:.4f}{guard}")
+            if self._consider_for_best(result, f"interpolation {alpha:g}"):
+                state["best_alpha"] = alpha
+        self.model.set_state_dict(tuned)
+        # latest/ says the interpolation is done: a resumed run that finds it does not redo it.
+        checkpoint.save(self.model_dir / "latest", self.model, self.optimizer, dict(state),
+                        self.info, self.dict_file)
 
     def run(self, progress=True):
         from tqdm import tqdm
@@ -219,7 +322,7 @@ class Trainer:
             tick = time.perf_counter()
             for images, labels, lengths in loader:
                 read_done = time.perf_counter()
-                loss, logits = self._train_step(images, labels, lengths)
+                loss, logits, labels, lengths = self._train_step(images, labels, lengths)
                 state["step"] += 1
                 state["batch_in_epoch"] += 1
                 if state["batch_in_epoch"] >= self.steps_per_epoch:
@@ -233,7 +336,8 @@ class Trainer:
                 bar.update(1)
                 step = state["step"]
                 if self.is_main and (step % cfg.log_every_steps == 0 or step == self.total_steps):
-                    images_per_s = window_steps * cfg.batch_size * self.world_size / max(batch_cost, 1e-9)
+                    images_per_s = (window_steps * (cfg.batch_size + self.retention.replay_per_batch)
+                                    * self.world_size / max(batch_cost, 1e-9))
                     live.step = step
                     live.log_metric("train/loss", loss)
                     live.log_metric("train/acc", self._batch_accuracy(logits, labels, lengths))
@@ -253,6 +357,14 @@ class Trainer:
                 if step >= self.total_steps or state["batch_in_epoch"] == 0:
                     break
         bar.close()
+        if self.is_main and self.retention.interpolate and "interpolation" not in state:
+            self._interpolate()
+            live.summary["best"] = {"acc": state["best_acc"],
+                                    "norm_edit_dis": state["best_norm_edit_dis"],
+                                    "guard_acc": state.get("best_guard_acc"),
+                                    "step": state["best_step"], "alpha": state.get("best_alpha")}
+            live.summary["interpolation"] = state["interpolation"]
+            live.make_summary()
         if live is not None:
             live.end()
         return state
