@@ -215,6 +215,7 @@ class _Reader:
                 self.log.add(path, number, "extra_field",
                              f"{len(fields) - 1} tabs in {line!r} (a tab in the text, or a "
                              "third column): the text is ambiguous", "row skipped")
+                self.named.add(_normal(fields[0]))   # its row says why; not "unlabelled" too
             else:
                 rows.append(labels.LabelRow(number, fields[0], fields[1]))
         return labels.LabelTable(str(path), encoding, ("image", "text"), rows, blank)
