@@ -4,9 +4,10 @@ Writes the same data/extracted folder as the competition's files give (see extra
 split, train and evaluate cannot tell the two apart. The training crops come from
 crop_folder.read_crop_folder; the test crops, unlabelled, from the subfolder ``data.test_dir``
 of data.raw_dir (kept inside it so that DVC's dependency on data.raw_dir covers it). A missing
-test folder means no test images: test_images/ and test_images.txt are written empty, and
-predict and submit write empty outputs. Images are copied byte for byte; a crop in a subfolder
-is named by its path with ``__`` for each ``/`` (``a/b.jpg`` → ``a__b.jpg``).
+test folder means no test images: test_images.txt is written empty, test_images/ holds only a
+note (NO_TEST_IMAGES.txt), and predict and submit write empty outputs. Images are copied byte
+for byte; a crop in a subfolder is named by its path with ``__`` for each ``/`` (``a/b.jpg`` →
+``a__b.jpg``).
 """
 
 from pathlib import Path, PurePosixPath
@@ -20,6 +21,8 @@ from linerec.data.paths import (PROBLEMS, REPORT, TEST_IMAGES, TEST_LIST, TRAIN_
                                 TRAIN_LABELS)
 from linerec.data.problems import ProblemLog
 from linerec.errors import PipelineError
+
+NO_TEST_IMAGES = "NO_TEST_IMAGES.txt"
 
 def extract_crops(settings, layout, reason):
     """Runs the extraction of a crop folder; returns the report (also written as report.json)."""
@@ -122,6 +125,12 @@ def _write_test(raw, test_dir, out, max_image_mb, log):
                 log.add(where, relative, problem.kind, problem.detail, TEST_KEPT)
             else:
                 decodable += 1
+    if not listed:
+        # DVC does not restore an empty folder from its cache (dvc checkout, dvc pull), and
+        # predict depends on this one: a note keeps it, and tells a reader why it is empty.
+        write_text(image_dir / NO_TEST_IMAGES,
+                   f"No test images: {folder if folder is not None else 'data.test_dir is empty'}"
+                   " holds none. predict and submit write empty outputs.\n")
     write_text(out / TEST_LIST, "".join(f"{name}\n" for name in listed))
     return {"test_dir": str(folder) if folder is not None else "", "images": len(listed),
             "decodable": decodable}

@@ -60,6 +60,9 @@ def test_without_test_crops_predict_and_submit_write_empty_outputs(tmp_path):
     result = run_stage("extract.py", cwd=root)
     assert "layout: filenames" in result.stdout and "test:  none" in result.stdout
     assert (root / "data/extracted/test_images.txt").read_text() == ""
+    # The note keeps the folder, which DVC would not restore empty, in predict's dependencies.
+    assert [p.name for p in (root / "data/extracted/test_images").iterdir()] == [
+        "NO_TEST_IMAGES.txt"]
 
     predicted = run_stage("predict.py", cwd=root)
     assert "nothing to predict" in predicted.stdout
