@@ -82,6 +82,7 @@ def detect_layout(folder, label_file=None):
     if zips:
         return "competition", f"found {', '.join(zips)}"
     if label_file:
+        _check_label_file(label_file)
         if not (folder / label_file).is_file():
             raise PipelineError(f"label file {label_file!r} not found", where=str(folder),
                                 fix="set data.label_file to the label file's name in that "
@@ -132,7 +133,7 @@ def read_crop_folder(folder, layout="auto", label_file=None, filename_label=DEFA
     else:
         if not folder.is_dir():
             detect_layout(folder)
-        reason = "data.layout"
+        reason = "set by data.layout"
     if layout == "competition":
         raise PipelineError("holds the competition's zips, not loose crops", where=str(folder),
                             fix="read it with the extract stage (data.layout: competition)")
@@ -167,11 +168,13 @@ class _Reader:
 
     def read_label_file(self, layout, label_file):
         defaults = PADDLEOCR_LABEL_FILES if layout == "paddleocr" else CSV_LABEL_FILES
-        names = [label_file] if label_file else [n for n in defaults if (self.folder / n).is_file()]
-        if not names or not (self.folder / names[0]).is_file():
+        if label_file:
+            _check_label_file(label_file)
+        wanted = [label_file] if label_file else defaults
+        names = [name for name in wanted if (self.folder / name).is_file()]
+        if not names:
             raise PipelineError(
-                f"no {layout} label file (looked for {', '.join([label_file] if label_file else defaults)})",
-                where=str(self.folder),
+                f"no {layout} label file (looked for {', '.join(wanted)})", where=str(self.folder),
                 fix="set data.label_file to its name, or data.layout to the folder's layout")
         self.label_path = self.folder / names[0]
         where = str(self.label_path)
@@ -309,6 +312,15 @@ class _Reader:
         return CropFolder(self.root, layout, reason, self.samples, self.log, self.label_path,
                           self.encoding, self.label_rows, self.blank_rows,
                           sum(1 for name in self.files if is_image_name(name)), self.names)
+
+
+def _check_label_file(label_file):
+    """The label file must be inside the folder, like the crops: DVC tracks only the folder."""
+    unsafe = _unsafe(label_file)
+    if unsafe:
+        raise PipelineError(f"{label_file!r}: {unsafe}", where="data.label_file",
+                            fix="put the label file inside data.raw_dir and give its path "
+                                "relative to that folder")
 
 
 def _normal(path):

@@ -123,8 +123,8 @@ def test_an_image_the_file_system_refuses_is_reported(tmp_path, monkeypatch):
 
 def test_csv_layout_takes_the_competitions_four_column_gb18030_csv(tmp_path):
     root = folder_with(tmp_path / "crops", {"0.jpg": jpeg(), "1.jpg": jpeg(), "1.jpg.bak": b"x"})
-    (root / "train_label.csv").write_bytes(
-        "width,height,name,value\n48,16,0.jpg,朱镕基\n48,16,1.jpg,\"北京,路\"\n".encode("gb18030"))
+    csv_text = "width,height,name,value\n48,16,0.jpg,朱镕基\n48,16,1.jpg,\"北京,路\"\n"
+    (root / "train_label.csv").write_bytes(csv_text.encode("gb18030"))
     result = read_crop_folder(root)
     assert result.layout == "csv" and result.encoding == "gb18030"
     assert labels_of(result) == {"0.jpg": "朱镕基", "1.jpg": "北京,路"}
@@ -185,3 +185,12 @@ def test_importing_the_reader_has_no_side_effects(tmp_path):
                             text=True, check=True, env=dict(os.environ))
     assert result.stdout.strip() == "False" and not list(tmp_path.iterdir())
     assert crop_folder.LAYOUTS[0] == "auto"
+
+
+@pytest.mark.parametrize("label_file", ["../labels.tsv", "/etc/hostname"])
+def test_a_label_file_outside_the_folder_is_refused(tmp_path, label_file):
+    (tmp_path / "labels.tsv").write_text("0.jpg\t零\n", encoding="utf-8")
+    root = folder_with(tmp_path / "crops", {"0.jpg": jpeg()})
+    for layout in ("auto", "paddleocr"):
+        with pytest.raises(PipelineError, match="data.label_file"):
+            read_crop_folder(root, layout, label_file=label_file)
