@@ -41,7 +41,7 @@ class Settings:
     test_dir: str = "test"
 
 
-def extract(settings, layout_reason="data.layout"):
+def extract(settings, layout_reason="set by data.layout"):
     """Runs the whole extraction; returns the report (also written as report.json)."""
     raw = Path(settings.raw_dir)
     required = [raw / TRAIN_ZIP, raw / TRAIN_CSV, raw / TEST_ZIP]
@@ -225,7 +225,7 @@ def summary(report, out_dir=EXTRACTED_DIR):
     rows = "file names" if layout == "filenames" else "label rows"
     lines = [
         f"extract: {report['raw_dir']} -> {out_dir}",
-        f"  layout: {layout} ({report.get('layout_reason', 'data.layout')})",
+        f"  layout: {layout} ({report.get('layout_reason', 'set by data.layout')})",
         f"  train: {train['labelled']} labelled images (of {train['label_rows']} {rows} and "
         f"{train['images']} images {found_in})",
     ]
