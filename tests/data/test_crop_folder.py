@@ -194,3 +194,11 @@ def test_a_label_file_outside_the_folder_is_refused(tmp_path, label_file):
     for layout in ("auto", "paddleocr"):
         with pytest.raises(PipelineError, match="data.label_file"):
             read_crop_folder(root, layout, label_file=label_file)
+
+
+def test_an_image_over_the_size_limit_is_never_decoded(tmp_path):
+    root = folder_with(tmp_path / "crops", {"0.jpg": jpeg(), "big.jpg": jpeg() + b"\0" * 4096,
+                                            "labels.tsv": "0.jpg\t零\nbig.jpg\t大\n"})
+    result = read_crop_folder(root, max_image_mb=3000 / (1024 * 1024))
+    assert labels_of(result) == {"0.jpg": "零"}
+    assert kinds(result) == {("labels.tsv", "2", "image_too_large")}
