@@ -76,7 +76,8 @@ def detect_layout(folder, label_file=None):
     folder = Path(folder)
     if not folder.is_dir():
         raise PipelineError("folder not found", where=str(folder),
-                            fix="create it with the crops, or point data.raw_dir at the folder "
+                            fix="put the competition files or your crops there (dvc repro "
+                                "sample builds the sample), or point data.raw_dir at the folder "
                                 "that has them")
     zips = [name for name in COMPETITION_FILES if (folder / name).is_file()]
     if zips:
