@@ -46,6 +46,9 @@ def main(argv):
         print(f"submit: local score on {len(scored)} labelled test images: "
               f"acc {metrics['acc']:.4f}, 1-NED {metrics['norm_edit_dis']:.4f}")
     write_json("metrics/submit.json", metrics)
+    if not names:
+        print(f"submit: nothing to submit (no test images) → {OUT_FILE} with its header only")
+        return
     print(f"submit: {len(parsed)} lines → {OUT_FILE}")
 
 

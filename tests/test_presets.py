@@ -4,6 +4,7 @@ stages DVC then wants to run."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 import yaml
 
 from linerec.presets import set_arguments
-from tests.conftest import ROOT, copy_project
+from tests.conftest import ROOT, copy_project, run_stage
 
 
 def dvc(project, *args):
@@ -23,9 +24,12 @@ def dvc(project, *args):
     return result.stdout
 
 
-def applied(tmp_path, preset_name):
-    """A copy of the project with the preset applied by DVC; (params, stage names)."""
+def applied(tmp_path, preset_name, extra=()):
+    """A copy of the project (and of the ``extra`` folders) with the preset applied by DVC;
+    (params, stage names, project)."""
     project = copy_project(tmp_path / "project")
+    for name in extra:
+        shutil.copytree(ROOT / name, project / name)
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "project"]):
         subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=project,
                        check=True, capture_output=True)
@@ -56,7 +60,7 @@ def known(params, preset, prefix=""):
             known(params[key], value, f"{prefix}{key}.")
 
 
-@pytest.mark.parametrize("name", ["competition.yaml", "seed_notebook.yaml"])
+@pytest.mark.parametrize("name", ["competition.yaml", "seed_notebook.yaml", "plates.yaml"])
 def test_a_preset_names_only_existing_params(name):
     preset = yaml.safe_load((ROOT / "presets" / name).read_text(encoding="utf-8"))
     known(yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8")), preset)
@@ -83,3 +87,21 @@ def test_the_seed_notebook_preset_trains_both_crnns_with_the_reference_recipe(tm
     assert params["export"]["model"] == "mobile"
     assert stages == {"sample", "extract", "split", "train@mobile", "train@server",
                       "evaluate@mobile", "evaluate@server", "report", "export", "predict", "submit"}
+
+
+def test_the_plates_preset_splits_the_real_plates_500_200_with_their_labels_intact(tmp_path):
+    params, stages, project = applied(tmp_path, "plates.yaml", extra=["examples/plates"])
+    assert params["data"]["raw_dir"] == "examples/plates"
+    assert params["models"] == ["ppocrv6"] and params["export"]["model"] == "ppocrv6"
+    assert stages == {"sample", "extract", "split", "train@ppocrv6", "evaluate@ppocrv6",
+                      "evaluate_baseline@ppocrv6-small", "report", "export", "predict", "submit"}
+    run_stage("extract.py", cwd=project)
+    run_stage("split.py", cwd=project)
+    expected = dict(line.split("\t") for line in (ROOT / "examples/plates/labels.tsv")
+                    .read_text(encoding="utf-8").splitlines())
+    parts = {}
+    for part in ("train", "val"):
+        lines = (project / f"data/split/{part}.txt").read_text(encoding="utf-8").splitlines()
+        parts[part] = {Path(path).name: label for path, label in (l.split("\t") for l in lines)}
+    assert (len(parts["train"]), len(parts["val"])) == (500, 200)
+    assert parts["train"] | parts["val"] == expected   # every plate once, 皖 and all

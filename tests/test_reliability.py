@@ -485,6 +485,81 @@ def missing_raw_file(raw, project):
     return Expect(where=RAW, problem=("missing train_label.csv",), fix=("data.raw_dir",))
 
 
+# --- a folder of the user's own crops (data.layout; linerec/data/crop_folder.py) ---
+
+CROPS_TSV = f"{RAW}/labels.tsv"
+BASE_TSV = [f"{name}\t{value}" for name, value in BASE_LABELS.items()]
+
+
+def as_crop_folder(raw, lines, files=None, encoding="utf-8"):
+    """Makes data/raw a folder of loose crops with a PaddleOCR labels.tsv of ``lines``."""
+    files = {f"{i}.jpg": jpeg(str(i)) for i in range(4)} if files is None else files
+
+    def damage(folder):
+        for name in ("train_images.zip", "train_label.csv", "test_images.zip"):
+            (folder / name).unlink()
+        for name, data in files.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_bytes(data)
+        if lines is not None:
+            (folder / "labels.tsv").write_bytes("".join(f"{line}\n" for line in lines)
+                                                .encode(encoding))
+    raw.damage = damage
+
+
+@case
+def crop_folder_labels_in_gb18030(raw, project):
+    as_crop_folder(raw, BASE_TSV + ["4.jpg\t朱镕基"], encoding="gb18030",
+                   files={**{f"{i}.jpg": jpeg(str(i)) for i in range(5)}, "test/t0.jpg": jpeg()})
+
+    def listed(project):
+        assert report_of(project)["encoding"] == {"labels.tsv": "gb18030"}
+        _test_list_is(project, ["t0.jpg"])
+    return Expect(labels={**BASE_LABELS, "4.jpg": "朱镕基"}, check=listed)
+
+
+@case
+def crop_folder_row_leaves_the_folder(raw, project):
+    as_crop_folder(raw, BASE_TSV + ["../escape.jpg\t逃", f"{ABSOLUTE_TARGET}\t绝"])
+    (project / "data").mkdir()
+    (project / "data/escape.jpg").write_bytes(jpeg("e"))
+    return Expect(problems=((CROPS_TSV, "5", "unsafe_path"), (CROPS_TSV, "6", "unsafe_path")),
+                  labels=BASE_LABELS, dropped=("escape.jpg", ABSOLUTE_TARGET.name))
+
+
+@case
+def crop_folder_tab_or_newline_in_a_label(raw, project):
+    # In a TSV a tab is a field separator and a newline ends the row: both rows are skipped.
+    as_crop_folder(raw, BASE_TSV[:2] + ["2.jpg\t京\tA", "3.jpg\t1", "2"])
+    return Expect(problems=((CROPS_TSV, "3", "extra_field"), (CROPS_TSV, "5", "missing_field")),
+                  labels={"0.jpg": "北京", "1.jpg": "路口", "3.jpg": "1"}, dropped=("2.jpg",))
+
+
+@case
+def crop_folder_duplicate_and_empty_labels(raw, project):
+    as_crop_folder(raw, BASE_TSV[:3] + ["3.jpg\t", "1.jpg\t重复"])
+    return Expect(problems=((CROPS_TSV, "4", "empty_label"), (CROPS_TSV, "5", "duplicate_name")),
+                  labels={"1.jpg": "路口"}, dropped=("3.jpg",))
+
+
+@case
+def crop_folder_missing_corrupt_and_non_image_files(raw, project):
+    as_crop_folder(raw, BASE_TSV + ["gone.jpg\t无"],
+                   files={"0.jpg": jpeg(), "1.jpg": jpeg(), "2.jpg": jpeg(),
+                          "3.jpg": b"\xff\xd8 broken", "labels.xlsx": b"PK"})
+    return Expect(problems=((CROPS_TSV, "5", "missing_image"),
+                            (CROPS_TSV, "4", "undecodable_image"),
+                            (RAW, "labels.xlsx", "not_an_image")),
+                  labels={"0.jpg": "北京"}, dropped=("3.jpg", "gone.jpg"))
+
+
+@case
+def crop_folder_empty(raw, project):
+    as_crop_folder(raw, None, files={"notes.md": b"nothing yet"})
+    return Expect(where=RAW, problem=("no competition zip, no label file and no image file",),
+                  fix=("labels.tsv",))
+
+
 # --- split: labels PaddleOCR would drop ---
 
 @case

@@ -1,4 +1,5 @@
-"""The extract stage: raw competition files → data/extracted, every problem logged.
+"""The extract stage: raw competition files → data/extracted, every problem logged. (A folder of
+the user's own crops goes through crop_extraction.py into the same output.)
 
 Output folder (built in a temporary folder and swapped in whole):
   train_images/      the labelled, decodable training images, flat, by name
@@ -17,6 +18,7 @@ from pathlib import Path
 from linerec.atomic import atomic_dir, write_json, write_text
 from linerec.data import images, labels
 from linerec.data.archive import MB, SafeZip
+from linerec.data.crop_folder import DEFAULT_FILENAME_LABEL, LAYOUTS
 from linerec.data.paths import (EXTRACTED_DIR, PROBLEMS, REPORT, TEST_CSV, TEST_IMAGES,
                                 TEST_LABELS, TEST_LIST, TEST_ZIP, TRAIN_CSV, TRAIN_IMAGES,
                                 TRAIN_LABELS, TRAIN_ZIP)
@@ -32,9 +34,14 @@ class Settings:
     out_dir: Path = EXTRACTED_DIR
     max_unpacked_mb: float = 4096.0
     max_image_mb: float = 64.0
+    # A crop folder's layout and how to read it (crop_folder.py); competition ignores them.
+    layout: str = "auto"
+    label_file: str = ""
+    filename_label: str = DEFAULT_FILENAME_LABEL
+    test_dir: str = "test"
 
 
-def extract(settings):
+def extract(settings, layout_reason="set by data.layout"):
     """Runs the whole extraction; returns the report (also written as report.json)."""
     raw = Path(settings.raw_dir)
     required = [raw / TRAIN_ZIP, raw / TRAIN_CSV, raw / TEST_ZIP]
@@ -53,6 +60,8 @@ def extract(settings):
         test = _extract_test(raw, test_table, tmp, limits, test_log)
         report = {
             "raw_dir": str(raw),
+            "layout": "competition",
+            "layout_reason": layout_reason,
             "encoding": {TRAIN_CSV: train_table.encoding,
                          **({TEST_CSV: test_table.encoding} if test_table else {})},
             "train": {**train, "problems": train_log.counts()},
@@ -91,7 +100,7 @@ def _extract_train(raw, table, out, limits, log):
                         f"skipped, with its label row (line {wanted[entry.name].line})")
                 skipped[entry.name] = problem.kind
                 continue
-            if not _write_new(image_dir / entry.name, data):
+            if not write_new(image_dir / entry.name, data):
                 log.add(zip_where, entry.path, "name_collision",
                         "the file system ignores case and already has this name", "skipped")
                 skipped[entry.name] = "name_collision"
@@ -133,7 +142,7 @@ def _extract_test(raw, table, out, limits, log):
                 continue
             # A too-large image is listed all the same, as an empty file nothing can decode.
             data = b"" if entry.problem else archive.read(entry)
-            if not _write_new(image_dir / entry.name, data):
+            if not write_new(image_dir / entry.name, data):
                 log.add(zip_where, entry.path, "name_collision",
                         "the file system ignores case and already has this name", "skipped")
                 continue
@@ -188,7 +197,7 @@ def _why_unlabelled(name, first_lines, csv_name):
     return f"its row in {csv_name} (line {line}) was skipped: see that line's problem"
 
 
-def _write_new(path, data):
+def write_new(path, data):
     """Writes a file that must not exist yet (a case-insensitive file system may say it does)."""
     try:
         with open(path, "xb") as handle:
@@ -211,14 +220,24 @@ def summary(report, out_dir=EXTRACTED_DIR):
     """A few readable lines for the end of the stage."""
     train, test = report["train"], report["test"]
     encodings = ", ".join(f"{name} {enc}" for name, enc in report["encoding"].items())
+    layout = report.get("layout", "competition")
+    found_in = "in the zip" if layout == "competition" else "in the folder"
+    rows = "file names" if layout == "filenames" else "label rows"
     lines = [
         f"extract: {report['raw_dir']} -> {out_dir}",
-        f"  train: {train['labelled']} labelled images (of {train['label_rows']} label rows and "
-        f"{train['images']} images in the zip)",
-        f"  test:  {test['images']} images listed, {test['decodable']} decodable"
-        + (f", {test['labelled']} with labels" if "labelled" in test else ""),
-        f"  encoding: {encodings}",
+        f"  layout: {layout} ({report.get('layout_reason', 'set by data.layout')})",
+        f"  train: {train['labelled']} labelled images (of {train['label_rows']} {rows} and "
+        f"{train['images']} images {found_in})",
     ]
+    if test["images"] or layout == "competition":
+        lines.append(f"  test:  {test['images']} images listed, {test['decodable']} decodable"
+                     + (f", {test['labelled']} with labels" if "labelled" in test else ""))
+    else:
+        where = test.get("test_dir")
+        why = f"no image in {where}" if where else "data.test_dir is ''"
+        lines.append(f"  test:  none ({why}); predict and submit will have nothing to do")
+    if encodings:
+        lines.append(f"  encoding: {encodings}")
     total = report["problems_total"]
     if total:
         lines.append(f"  problems: {total} (each with its file and row in {out_dir / PROBLEMS})")
@@ -238,5 +257,10 @@ def settings_from_params(params):
         raw_dir=Path(data.get("raw_dir", str)),
         max_unpacked_mb=extract_section.get("max_unpacked_mb", float, minimum=0.0),
         max_image_mb=extract_section.get("max_image_mb", float, default=64.0, minimum=0.0),
+        # Defaults: a params.yaml written before crop folders existed reads as before.
+        layout=data.get("layout", str, default="auto", choices=LAYOUTS),
+        label_file=data.get("label_file", str, default=""),
+        filename_label=data.get("filename_label", str, default=DEFAULT_FILENAME_LABEL),
+        test_dir=data.get("test_dir", str, default="test"),
     )
 

@@ -1,7 +1,8 @@
 """A log of data problems: each one names its file, its CSV line or zip member, and what was done.
 
 Written as ``problems.tsv`` (header ``file<TAB>row<TAB>problem<TAB>action``) and counted by kind
-in ``report.json``. ``row`` is the CSV line number (the header is line 1) or the zip member's path.
+in ``report.json``. ``row`` is the CSV line number (the header is line 1), the label file's line
+number, the zip member's path or the file's path inside a crop folder.
 """
 
 import unicodedata
@@ -15,7 +16,10 @@ KINDS = (
     "duplicate_name",        # a name seen on an earlier row: the first row is kept
     "label_control_chars",   # tabs/newlines became spaces, other control characters were dropped
     "empty_label",           # nothing (or only spaces) left to learn: skipped
-    "missing_image",         # the row's image is not in the zip: skipped
+    "missing_image",         # the row's image is not in the zip (or the crop folder): skipped
+    # label TSV rows (a crop folder in PaddleOCR's layout)
+    "missing_field",         # a line without a tab: skipped
+    "extra_field",           # a line with two or more tabs: skipped (the text is ambiguous)
     # zip members
     "unsafe_path",           # '..', absolute path, drive letter, control characters or a symlink
     "os_junk",               # __MACOSX/, ._*, .DS_Store, Thumbs.db, desktop.ini: skipped
@@ -25,6 +29,9 @@ KINDS = (
     "empty_image",           # a zero-byte file: skipped (test images: still listed)
     "undecodable_image",     # OpenCV cannot decode it: skipped (test images: still listed)
     "truncated_image",       # a JPEG that ends before its end marker: skipped (test: listed)
+    # files of a crop folder
+    "unreadable_image",      # the file system refused to read it: skipped
+    "not_an_image",          # a file that is neither an image nor a label/documentation file
 )
 
 
