@@ -74,9 +74,10 @@ class TrainConfig:
                                  retention.distill_weight,
                                  list(retention.interpolate), retention.guard_max_drop]
         digest.update(json.dumps(settings, sort_keys=True).encode())
-        for folder in (retention.replay_dir if retention.replays else "", retention.guard_dir):
+        for key, folder in (("replay.dir", retention.replay_dir if retention.replays else ""),
+                            ("guard.dir", retention.guard_dir)):
             if folder:
-                digest.update(json.dumps(folder_samples(folder), ensure_ascii=False).encode())
+                digest.update(json.dumps(folder_samples(folder, key), ensure_ascii=False).encode())
         code = {Path(importlib.import_module(name).__file__) for name in TRAINER_MODULES}
         for path in sorted(code | set(family.code_files())):
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
@@ -92,11 +93,16 @@ def _auto_or(section, key, kind):
     return section.get(key, kind, **({"minimum": 0} if kind is int else {}))
 
 
-def folder_samples(folder):
-    """[(image path, label)] of a crop folder (replay or guard)."""
+def folder_samples(folder, key):
+    """[(image path, label)] of a crop folder, the value of params key ``key`` (replay.dir or
+    guard.dir)."""
     from linerec.data.crop_folder import read_crop_folder
 
-    return read_crop_folder(folder).samples
+    if not Path(folder).is_dir():
+        raise PipelineError("folder not found", where=f"params.yaml: {key}: {folder}",
+                            fix="run the general stage (dvc repro general), which renders "
+                                f"data/general, or point {key} at a folder of your own crops")
+    return [(str(path), label) for path, label in read_crop_folder(folder).samples]
 
 
 def retention_from_params(params, train):
@@ -112,7 +118,7 @@ def retention_from_params(params, train):
                             fix="e.g. [0.25, 0.5, 0.75, 1.0], or [] for none")
     retention = Retention(
         replay_per_batch=retain.get("replay_per_batch", int, default=0, minimum=0),
-        replay_labels=retain.get("replay_labels", bool, default=True),
+        replay_labels=retain.get("replay_labels", bool, default=False),
         distill_weight=retain.get("distill_weight", float, default=0.0, minimum=0.0),
         interpolate=tuple(float(a) for a in interpolate),
         replay_dir=replay.get("dir", str, default=""),

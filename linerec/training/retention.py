@@ -26,7 +26,7 @@ import paddle.nn.functional as F
 class Retention:
     replay_per_batch: int = 0
     distill_weight: float = 0.0
-    replay_labels: bool = True
+    replay_labels: bool = False
     interpolate: tuple = ()
     # Folders, or "" for none.
     replay_dir: str = ""
@@ -64,11 +64,13 @@ class ReplayBatches:
 
 
 def distillation_loss(student_logits, teacher_probabilities):
-    """Mean over lines and time steps of KL(teacher || student), the student given as logits."""
+    """KL(teacher || student) summed over a line's time steps, averaged over lines (the CTC
+    loss is per line too, so ``distill_weight`` 1 weighs a line's two losses alike); the
+    student is given as logits."""
     log_student = F.log_softmax(student_logits.astype("float32"), axis=-1)
     teacher = teacher_probabilities.astype("float32")
     kl = (teacher * (paddle.log(teacher.clip(min=1e-8)) - log_student)).sum(axis=-1)
-    return kl.mean()
+    return kl.sum(axis=-1).mean()
 
 
 def frozen_teacher(model):

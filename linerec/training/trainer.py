@@ -72,7 +72,7 @@ class Trainer:
         self.val_set = ValidationSet(cfg.val_file)
         self.retention = cfg.retention
         self.guard_set = (ValidationSet(cfg.retention.guard_dir,
-                                        folder_samples(cfg.retention.guard_dir))
+                                        folder_samples(cfg.retention.guard_dir, "guard.dir"))
                           if cfg.retention.guard_dir else None)
         self.sampler = ResumableBatchSampler(len(self.train_set), cfg.batch_size, cfg.seed,
                                              rank=self.rank, world_size=self.world_size)
@@ -124,7 +124,7 @@ class Trainer:
         dataset = LineDataset(self.retention.replay_dir, self.dict_file, self.family.image_shape,
                               self.cfg.max_text_length, self.cfg.use_space_char,
                               augment=self.cfg.augment, seed=self.cfg.seed,
-                              samples=folder_samples(self.retention.replay_dir))
+                              samples=folder_samples(self.retention.replay_dir, "replay.dir"))
         self.log(f"replaying {self.retention.replay_per_batch} of {len(dataset)} general lines "
                  f"from {self.retention.replay_dir} in every batch ({dataset.dropped} not "
                  "encodable)" + (f", distilled from the start model x "
