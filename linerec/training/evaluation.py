@@ -4,8 +4,17 @@ prepared exactly as the predict stage prepares it (paddleocr TextRecognizer's ba
 Nothing is filtered through the model's dictionary: a label character the model cannot emit
 counts against it, as it would on the competition's test set. How many lines that affects is
 reported beside the score (``not_expressible``).
+
+On CPU the model is not run in dygraph: a copy of it is saved as a program (in whichever format
+the process writes) and read by the inference engine ``auto`` picks (engines.py; OpenVINO on the
+ONNX paddle2onnx makes of the program, else Paddle Inference on the program). Saving and
+converting cost a few seconds; reading is then ~2-3x dygraph's speed for PP-OCR models. The
+probabilities differ from dygraph's by reordered float32 arithmetic only (~1e-4), so the text
+and so best/ are the same (measured: see the README's Benchmarks). On a GPU, dygraph is fast.
 """
 
+import copy
+import tempfile
 import time
 
 import paddle
@@ -46,22 +55,51 @@ class ValidationSet:
 @paddle.no_grad()
 def recognize(model, images, image_shape, batch_size, decoder):
     """[(text, confidence)] for crops (BGR uint8), in input order, from an eval-mode model."""
+    return _read(images, batch_size, decoder,
+                 lambda batch: model(paddle.to_tensor(batch_input(batch, image_shape))).numpy())
+
+
+def recognize_through_engine(model, images, image_shape, batch_size, decoder, threads=1):
+    """``recognize``'s results, read by an inference engine from a saved copy of the model (the
+    model itself is left as it was: tracing converts the layer it is given)."""
+    from linerec.inference import engines
+    from linerec.inference.export import save_program
+    from linerec.inference.onnx_file import convert_in_child
+
+    frozen = copy.deepcopy(getattr(model, "_layers", model))  # unwrap paddle.DataParallel
+    with tempfile.TemporaryDirectory(prefix="linerec-eval-") as folder:
+        save_program(frozen, image_shape, folder)
+        del frozen
+        if engines.wants_onnx("auto"):
+            try:
+                convert_in_child(folder, f"{folder}/{engines.ONNX_FILE}")
+            except PipelineError:
+                pass  # a program paddle2onnx cannot convert is read by Paddle Inference instead
+        engine = engines.create_engine(engines.resolve("auto", folder), folder, threads)
+        return _read(images, batch_size, decoder,
+                     lambda batch: engine.run(batch_input(batch, image_shape)))
+
+
+def _read(images, batch_size, decoder, probabilities):
     results = [None] * len(images)
     for batch in ratio_batches(images, batch_size):
-        inputs = paddle.to_tensor(batch_input([images[i] for i in batch], image_shape))
-        probabilities = model(inputs).numpy()
-        for index, result in zip(batch, decoder(probabilities)):
+        for index, result in zip(batch, decoder(probabilities([images[i] for i in batch]))):
             results[index] = (result[0], float(result[1]))
     return results
 
 
 def evaluate(model, val_set, image_shape, batch_size, decoder):
-    """Returns (metric, [(text, confidence)] in val order, images per second)."""
+    """Returns (metric, [(text, confidence)] in val order, images per second, saving and
+    converting included)."""
     was_training = model.training
     model.eval()
     started = time.perf_counter()
     try:
-        results = recognize(model, val_set.images, image_shape, batch_size, decoder)
+        if paddle.device.get_device().startswith("cpu"):
+            results = recognize_through_engine(model, val_set.images, image_shape, batch_size,
+                                               decoder)
+        else:
+            results = recognize(model, val_set.images, image_shape, batch_size, decoder)
     finally:
         if was_training:
             model.train()
