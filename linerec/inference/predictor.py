@@ -131,6 +131,16 @@ class LinePredictor:
             raise
         return results
 
+    def wait_ready(self):
+        """Returns once every helper process has loaded its engine and run its warm-up batch,
+        so that a timed predict measures reading only."""
+        try:
+            for helper in self.helpers:
+                helper.wait_ready()
+        except BaseException:
+            self.close()
+            raise
+
     def close(self):
         for helper in self.helpers:
             helper.close()
@@ -199,10 +209,13 @@ class _Helper:
                                 fix="predict with workers: 1 to see the error in this process")
         return message
 
-    def submit(self, batches):
+    def wait_ready(self):
         if not self.ready:
             self._receive()
             self.ready = True
+
+    def submit(self, batches):
+        self.wait_ready()
         if batches:
             # One message, sent while the helper waits for it: a message per batch would make
             # the helper wait on this process, which holds the GIL for each forward pass.
