@@ -100,11 +100,11 @@ def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", choices=TRAINED_MODELS + tuple(BASELINES))
     args = parser.parse_args(argv)
-    from linerec.inference import export
+    from linerec.inference import engines, export
 
     params = params_lib.load()
     predict = params.section("predict")
-    engine = predict.get("engine", str, default="auto")
+    engine = predict.get("engine", str, default="auto", choices=engines.CHOICES)
     storage = params.section("export").get("weights", str, default="float32",
                                            choices=export.STORAGES)
     max_text_length = params.section("data").get("max_text_length", int, minimum=1)

@@ -10,9 +10,11 @@ helper processes, decoding) is LinePredictor's, the same whichever engine runs.
 
 ``auto`` (``resolve``) picks, on CPU, openvino, else onnxruntime, else paddle, among those
 installed whose file is in the folder; on a GPU, paddle (its GPU path; the other two are CPU
-builds here). Measured on the 2-core Xeon of the README (one thread, batch 16, PP-OCRv6 small
-``common`` int16 export, ``python -m linerec.bench --engines``): openvino ~1.6x Paddle
-Inference's img/s, onnxruntime between the two, identical text.
+builds here). Why that order: on the README's 2-core Xeon (one thread, batch 16, the default
+fine-tuned PP-OCRv6 small ``common`` int16 export, 49 real crops, ``python -m linerec.bench
+--engines --export models/export --crops DIR``, other work keeping ~1.3 cores busy) openvino read
+23.6 img/s, onnxruntime 15.9, Paddle Inference 9.9, all three the same text; PP-OCRv4 and the
+mobile CRNN read the same text through openvino too (PP-OCRv4 ~1.8x Paddle, the CRNN about even).
 """
 
 import importlib.util
