@@ -29,11 +29,9 @@ def set_characters(onnx_path, characters):
     import onnx
 
     model = onnx.load(str(onnx_path))
-    kept = [p for p in model.metadata_props if p.key != CHARACTER_KEY]
-    del model.metadata_props[:]
-    model.metadata_props.extend(kept)
-    onnx.helper.set_model_props(model, {**{p.key: p.value for p in kept},
-                                        CHARACTER_KEY: "\n".join(characters)})
+    props = {prop.key: prop.value for prop in model.metadata_props}
+    props[CHARACTER_KEY] = "\n".join(characters)
+    onnx.helper.set_model_props(model, props)
     onnx.save(model, str(onnx_path))
 
 
