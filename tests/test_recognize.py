@@ -126,3 +126,24 @@ def test_errors_name_the_path_and_the_fix(project, tmp_path, case):
     assert result.stdout == ""
     if case == "empty folder":
         assert ".jpg" in errors[0] and ".webp" in errors[0]
+
+
+def test_each_engine_reads_the_same_and_one_without_its_file_is_a_clear_error(project, tmp_path):
+    default = recognize("models/export", "crops", "--recursive", cwd=project)
+    # auto: the fastest engine installed, which reads inference.onnx beside the program.
+    assert "(openvino)" in default.stderr or "(onnxruntime)" in default.stderr, default.stderr
+    paddle = recognize("models/export", "crops", "--recursive", "--engine", "paddle", cwd=project)
+    assert "(paddle)" in paddle.stderr
+    ours, reference = parse(default.stdout), parse(paddle.stdout)
+    assert [row[:2] for row in ours] == [row[:2] for row in reference]
+    assert [float(r[2]) for r in ours] == pytest.approx([float(r[2]) for r in reference], abs=1e-3)
+    # An export without inference.onnx (written before it existed).
+    old = tmp_path / "old"
+    old.mkdir()
+    for name in ("inference.pdmodel", "inference.pdiparams", "recognizer.json", "dict.txt"):
+        (old / name).write_bytes((project / "models/export" / name).read_bytes())
+    assert "(paddle)" in recognize(old, "crops", cwd=project).stderr
+    failed = recognize(old, "crops", "--engine", "openvino", cwd=project)
+    assert failed.returncode == 2
+    assert f"error: {old / 'inference.onnx'}: the openvino engine needs inference.onnx" in failed.stderr
+    assert "fix:" in failed.stderr and "Traceback" not in failed.stderr

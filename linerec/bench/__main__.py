@@ -5,6 +5,10 @@
                                                (3x32x160), PP-OCRv4, PP-OCRv6 tiny and small
     python -m linerec.bench --inference        each family's export (float32, int16) through
                                                LinePredictor vs paddleocr's TextRecognizer
+    python -m linerec.bench --engines [--export DIR] [--crops DIR]
+                                               every installed inference engine on one export
+                                               (default: PP-OCRv6 small zero-shot), and
+                                               recognize vs TextRecognizer, whole process
     python -m linerec.bench --training-full    PP-OCRv4 at batch 4, 8, 32; mobile CRNN at the
                                                competition's 3x32x320, batch 256 (long, GBs)
     python -m linerec.bench --repro            dvc repro of a fresh clone, then no-op reruns
@@ -27,7 +31,7 @@ import time
 from pathlib import Path
 
 from linerec.atomic import write_json
-from linerec.bench import inference, rehearsal, repro, training
+from linerec.bench import engines, inference, rehearsal, repro, training
 from linerec.bench.measure import OtherLoad, load_average, machine
 
 LAYOUT = 2  # of --out; a file of another layout (linerec/bench.py's) is started afresh
@@ -55,6 +59,8 @@ def parse_args(argv=None):
     what = parser.add_argument_group("what to measure (default: --training --inference)")
     what.add_argument("--training", action="store_true", help="the quick training section")
     what.add_argument("--inference", action="store_true", help="the quick inference section")
+    what.add_argument("--engines", action="store_true",
+                      help="inference engines side by side, and recognize vs TextRecognizer")
     what.add_argument("--training-full", action="store_true",
                       help="PP-OCRv4 at batch 4, 8, 32 and the mobile CRNN at batch 256")
     what.add_argument("--repro", action="store_true",
@@ -80,6 +86,12 @@ def parse_args(argv=None):
                        help="crops per inference pass (default 64)")
     infer.add_argument("--predict-batch", type=int, default=None,
                        help="inference batch (default: params.yaml's predict.batch_size)")
+    engine = parser.add_argument_group("engines")
+    engine.add_argument("--export", default=None, metavar="DIR",
+                        help="an export folder with inference.onnx (default: PP-OCRv6 small "
+                             "zero-shot, exported as the export stage does)")
+    engine.add_argument("--crops", default=None, metavar="DIR",
+                        help="a folder of crops (default: --num-images rendered ones)")
     rehearse = parser.add_argument_group("rehearsal")
     rehearse.add_argument("--lines", type=int, default=rehearsal.FULL_LINES,
                           help="train + test lines (default 60000: 50,000 + 10,000)")
@@ -95,7 +107,7 @@ def parse_args(argv=None):
                           help="run the rehearsal in DIR and keep it (default: a temporary folder)")
     args = parser.parse_args(argv)
     if not (args.training or args.inference or args.training_full or args.repro
-            or args.noop_only or args.rehearsal):
+            or args.noop_only or args.rehearsal or args.engines):
         args.training = args.inference = True
     return args
 
@@ -109,6 +121,8 @@ def sections(args):
         ("inference", args.inference, lambda: inference.measure(
             args.models, args.storages, args.num_images, args.repeats, args.predict_batch,
             params)),
+        ("engines", args.engines, lambda: engines.measure(
+            args.export, args.crops, args.num_images, args.repeats, args.predict_batch, params)),
         ("training_full", args.training_full, lambda: training.measure(
             training.full_cases(params, args.competition_batch), params, args.steps,
             args.repeats, "training, full")),

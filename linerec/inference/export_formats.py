@@ -15,7 +15,8 @@ see export.py), each written from a trained checkpoint (``models/<name>``) into 
   export of the same weights (paddle2onnx aborts on the int16/float16/int8-stored weights of
   weight_storage.py, so the competition's export itself is never converted), beside the same
   ``inference.yml`` (PaddleX's onnxruntime engine reads the pair), ``dict.txt`` and
-  ``recognizer.json``. Input ``x`` (N, 3, H, W) float32 as preprocess.batch_input makes it;
+  ``recognizer.json``; the dictionary is also in the file's metadata (onnx_file.py), where
+  RapidOCR reads it. Input ``x`` (N, 3, H, W) float32 as preprocess.batch_input makes it;
   output (N, T, classes) probabilities for greedy CTC decoding.
 
 Each runs in a child process (``python -m linerec.inference.export_formats FORMAT CHECKPOINT_DIR
@@ -35,16 +36,15 @@ import tempfile
 from pathlib import Path
 
 from linerec.errors import PipelineError
+from linerec.inference import engines
+from linerec.inference.onnx_file import ONNX_OPSET
 
 FORMATS = ("paddle", "paddlex", "onnx")
 PADDLEX_PROGRAM = "inference.json"
 PADDLEX_PARAMS = "inference.pdiparams"
 PADDLEX_CONFIG = "inference.yml"
 PADDLEX_FILES = (PADDLEX_PROGRAM, PADDLEX_PARAMS, PADDLEX_CONFIG)
-ONNX_FILE = "inference.onnx"
-# 14 is enough for every op our families export to (LayerNorm is decomposed below 17), and
-# any onnxruntime of the last years runs it.
-ONNX_OPSET = 14
+ONNX_FILE = engines.ONNX_FILE
 # How far the written program's probabilities may stray from the trained model's on the probe:
 # reordered float32 arithmetic only (measured: ~1e-4 Paddle PIR, ~5e-5 onnxruntime).
 MAX_DRIFT = 1e-3
@@ -220,23 +220,14 @@ def _export_onnx(model, info, dict_path, out, opset):
     """In a legacy-mode process: a float32 legacy export in a temporary folder, paddle2onnx,
     then onnxruntime re-runs the ONNX file."""
     import numpy as np
+    import onnxruntime
 
-    from linerec.inference import export
+    from linerec.charset import read_dictionary
+    from linerec.inference import export, onnx_file
 
-    try:
-        import onnxruntime
-        import paddle2onnx
-    except ImportError as error:
-        raise PipelineError(f"{error.name} is not installed, so no ONNX export",
-                            fix="pip install -e . in the project root") from None
     with tempfile.TemporaryDirectory() as tmp:
         probe, reference = export.export_inference_model(model, info["image_shape"], tmp, "float32")
-        paddle2onnx.export(str(Path(tmp) / "inference.pdmodel"),
-                           str(Path(tmp) / "inference.pdiparams"), str(out / ONNX_FILE),
-                           opset_version=opset, auto_upgrade_opset=True,
-                           enable_onnx_checker=True, enable_optimize=True)
-    if not (out / ONNX_FILE).is_file():
-        raise PipelineError("paddle2onnx wrote no inference.onnx", where=str(out))
+        made = onnx_file.convert(tmp, out / ONNX_FILE, read_dictionary(dict_path), opset)
     export.write_export_config(out, info, dict_path)
     write_paddlex_config(out, info, dict_path)
     options = onnxruntime.SessionOptions()
@@ -244,8 +235,7 @@ def _export_onnx(model, info, dict_path, out, opset):
     session = onnxruntime.InferenceSession(str(out / ONNX_FILE), options,
                                            providers=["CPUExecutionProvider"])
     output = session.run(None, {session.get_inputs()[0].name: probe})[0]
-    return {"opset": opset, "paddle2onnx": paddle2onnx.__version__,
-            "max_output_drift": float(np.abs(output - reference).max())}
+    return {**made, "max_output_drift": float(np.abs(output - reference).max())}
 
 
 def _child_main(argv):

@@ -1,5 +1,6 @@
-"""Batched recognition over a Paddle Inference model: crops sorted by aspect ratio as PaddleOCR
-does, one padded width per batch, greedy CTC decoding.
+"""Batched recognition over an exported model: crops sorted by aspect ratio as PaddleOCR does,
+one padded width per batch, the forward pass by one of engines.py's engines, greedy CTC
+decoding.
 
 The batches, and so the recognised text, are exactly those of paddleocr's TextRecognizer with
 ``rec_batch_num = batch_size``. What makes it faster without changing them:
@@ -27,11 +28,12 @@ from pathlib import Path
 import numpy as np
 
 from linerec.errors import PipelineError
+from linerec.inference import engines
 from linerec.inference.preprocess import batch_input, batch_max_ratio, ratio_batches
 from linerec.decoding import ctc_decoder
 
-MODEL_FILE = "inference.pdmodel"
-PARAMS_FILE = "inference.pdiparams"
+MODEL_FILE = engines.MODEL_FILE
+PARAMS_FILE = engines.PARAMS_FILE
 # Not inference.json: paddleocr takes a file of that name for a Paddle 3 program.
 CONFIG_FILE = "recognizer.json"
 DICT_FILE = "dict.txt"
@@ -49,36 +51,25 @@ def read_export_config(model_dir):
 
 
 def create_paddle_predictor(model_dir, cpu_threads=1, enable_mkldnn=True, use_gpu=False):
-    from paddle import inference
-
-    config = inference.Config(str(Path(model_dir) / MODEL_FILE), str(Path(model_dir) / PARAMS_FILE))
-    if use_gpu:
-        config.enable_use_gpu(500, 0)
-    else:
-        config.disable_gpu()
-        config.set_cpu_math_library_num_threads(cpu_threads)
-        if enable_mkldnn:
-            # A bounded cache of compiled shapes: each new batch width costs a compile.
-            config.set_mkldnn_cache_capacity(10)
-            config.enable_mkldnn()
-    config.enable_memory_optim()
-    config.disable_glog_info()
-    config.switch_use_feed_fetch_ops(False)
-    config.switch_ir_optim(True)
-    return inference.create_predictor(config)
+    """Paddle Inference's own predictor for the folder, as the paddle engine configures it."""
+    return engines.PaddleEngine(model_dir, cpu_threads, enable_mkldnn, use_gpu).predictor
 
 
 class LinePredictor:
     """``workers``: processes recognising at once, this one included, each with ``cpu_threads``
-    math threads (on CPU; one process on GPU)."""
+    math threads (on CPU; one process on GPU). ``engine``: what runs the forward pass (see
+    engines.py); ``auto`` picks the fastest one installed for the folder. The library's default
+    is Paddle Inference on the competition's program, the reference; stages and the command line
+    pass ``predict.engine`` / ``--engine`` (default auto)."""
 
     def __init__(self, model_dir, batch_size=64, cpu_threads=1, enable_mkldnn=True, use_gpu=False,
-                 workers=1):
+                 workers=1, engine="paddle", where="engine"):
         model_dir = Path(model_dir)
         for name in (MODEL_FILE, PARAMS_FILE):
             if not (model_dir / name).exists():
                 raise PipelineError("inference model file missing", where=str(model_dir / name),
                                     fix="run the export stage first (dvc repro export)")
+        self.engine_name = engines.resolve(engine, model_dir, use_gpu, where=where)
         self.export_config = read_export_config(model_dir)
         algorithm = self.export_config.get("algorithm", "CRNN")
         if algorithm not in ALGORITHMS:
@@ -90,19 +81,15 @@ class LinePredictor:
         # Started first, so that they load while this process builds its own predictor (and
         # while the caller reads its images).
         self.helpers = [] if use_gpu else [
-            _Helper(model_dir, batch_size, cpu_threads, enable_mkldnn) for _ in range(workers - 1)]
-        self.predictor = create_paddle_predictor(model_dir, cpu_threads, enable_mkldnn, use_gpu)
-        self.input = self.predictor.get_input_handle(self.predictor.get_input_names()[0])
-        self.output = self.predictor.get_output_handle(self.predictor.get_output_names()[0])
+            _Helper(model_dir, batch_size, cpu_threads, enable_mkldnn, self.engine_name)
+            for _ in range(workers - 1)]
+        self.engine = engines.create_engine(self.engine_name, model_dir, cpu_threads,
+                                            enable_mkldnn, use_gpu)
         self.decoder = ctc_decoder(model_dir / DICT_FILE, self.export_config["use_space_char"])
 
     def run_batch(self, images):
         """Recognises crops of one batch (BGR uint8); returns [(text, confidence)]."""
-        batch = batch_input(images, self.image_shape)
-        self.input.reshape(batch.shape)
-        self.input.copy_from_cpu(batch)
-        self.predictor.run()
-        probs = self.output.copy_to_cpu()
+        probs = self.engine.run(batch_input(images, self.image_shape))
         best = probs.argmax(axis=2)
         # The probability at the argmax is the max: one pass over N x T x classes, not two.
         confidence = np.take_along_axis(probs, best[:, :, None], axis=2)[:, :, 0]
@@ -144,6 +131,16 @@ class LinePredictor:
             raise
         return results
 
+    def wait_ready(self):
+        """Returns once every helper process has loaded its engine and run its warm-up batch,
+        so that a timed predict measures reading only."""
+        try:
+            for helper in self.helpers:
+                helper.wait_ready()
+        except BaseException:
+            self.close()
+            raise
+
     def close(self):
         for helper in self.helpers:
             helper.close()
@@ -162,6 +159,20 @@ class LinePredictor:
             pass
 
 
+def predictor_from_params(model_dir, section):
+    """A LinePredictor as params.yaml's predict section configures it: the predict stage's, and
+    every evaluate stage's, so that both score the same forward passes."""
+    return LinePredictor(model_dir,
+                         batch_size=section.get("batch_size", int, minimum=1),
+                         cpu_threads=section.get("cpu_threads", int, minimum=1),
+                         enable_mkldnn=section.get("enable_mkldnn", bool),
+                         # Processes, each with its own engine (see LinePredictor).
+                         workers=section.get("workers", int, default=1, minimum=1),
+                         engine=section.get("engine", str, default="auto",
+                                            choices=engines.CHOICES),
+                         where=f"{section.path}: {section.name}.engine")
+
+
 def largest_first(batches, image_shape):
     """Positions of batches (lists of crops) in decreasing order of their input's size."""
     return sorted(range(len(batches)), reverse=True,
@@ -171,12 +182,13 @@ def largest_first(batches, image_shape):
 class _Helper:
     """A child process with its own predictor, running the batches it is sent largest first."""
 
-    def __init__(self, model_dir, batch_size, cpu_threads, enable_mkldnn):
+    def __init__(self, model_dir, batch_size, cpu_threads, enable_mkldnn, engine):
         # spawn, not fork: a forked copy of a process that has Paddle's thread pools can hang.
         context = multiprocessing.get_context("spawn")
         self.connection, child_end = context.Pipe()
         self.process = context.Process(
-            target=_serve, args=(child_end, str(model_dir), batch_size, cpu_threads, enable_mkldnn),
+            target=_serve,
+            args=(child_end, str(model_dir), batch_size, cpu_threads, enable_mkldnn, engine),
             daemon=True, name="linerec-predictor-helper")
         self.process.start()
         child_end.close()
@@ -197,10 +209,13 @@ class _Helper:
                                 fix="predict with workers: 1 to see the error in this process")
         return message
 
-    def submit(self, batches):
+    def wait_ready(self):
         if not self.ready:
             self._receive()
             self.ready = True
+
+    def submit(self, batches):
+        self.wait_ready()
         if batches:
             # One message, sent while the helper waits for it: a message per batch would make
             # the helper wait on this process, which holds the GIL for each forward pass.
@@ -228,14 +243,14 @@ class _Helper:
         self.connection.close()
 
 
-def _serve(connection, model_dir, batch_size, cpu_threads, enable_mkldnn):
+def _serve(connection, model_dir, batch_size, cpu_threads, enable_mkldnn, engine):
     # Ctrl-C reaches the whole process group; the parent handles it and closes this process.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # A spawned process starts with the parent's sys.path, to which paddleocr's tools add its
     # own package folder; there paddleocr/paddleocr.py would be found as `import paddleocr`.
     sys.path[:] = [p for p in sys.path if not os.path.isfile(os.path.join(p or ".", "__init__.py"))]
     try:
-        predictor = LinePredictor(model_dir, batch_size, cpu_threads, enable_mkldnn)
+        predictor = LinePredictor(model_dir, batch_size, cpu_threads, enable_mkldnn, engine=engine)
         # Pays the first run's one-off costs before any real batch arrives.
         channels, height, width = predictor.image_shape
         predictor.run_batch([np.full((height, width, channels), 255, np.uint8)])

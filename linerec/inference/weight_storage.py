@@ -244,3 +244,43 @@ def stored_values(model_dir):
         return {var.name: np.array(scope.find_var(var.name).get_tensor())
                 for var in program.list_vars()
                 if var.persistable and var.type == core.VarDesc.VarType.DENSE_TENSOR}
+
+
+def round_weights_as_stored(model_dir, storage="int16", min_elements=MIN_ELEMENTS):
+    """Rewrites a float32 model_dir/inference.{pdmodel,pdiparams} in place so that each weight
+    ``store_weights_compactly`` would store in ``storage`` holds, still as float32, exactly the
+    value the stored program rebuilds (q * scale, or the float16 value). The program is
+    unchanged. A converter that cannot read compact storage (paddle2onnx) then makes a file that
+    computes what the compact export computes, not what the unrounded weights would."""
+    import paddle
+
+    if storage not in STORAGES:
+        raise PipelineError(f"unknown weight storage {storage!r}",
+                            fix=f"use one of: {', '.join(STORAGES)}")
+    model_dir = Path(model_dir)
+    scope = paddle.static.Scope()
+    place = paddle.CPUPlace()
+    with _legacy_static(), paddle.static.scope_guard(scope):
+        executor = paddle.static.Executor(place)
+        program, feed_names, fetch_vars = paddle.static.load_inference_model(
+            str(model_dir / "inference"), executor)
+        chosen = compact_candidates(program, scope, min_elements, storage)
+        readers, _ = _readers_writers(program)
+        for name, value in chosen.items():
+            if storage == "float16":
+                rounded = value.astype(np.float16).astype(np.float32)
+            else:
+                q, scale = _quantize(value, storage, _output_channel_axis(readers.get(name, []),
+                                                                          value.ndim))
+                # float32 arithmetic, as the program's cast + elementwise_mul (or scale) does.
+                rounded = q.astype(np.float32) * np.asarray(scale, dtype=np.float32)
+            scope.find_var(name).get_tensor().set(rounded.astype(np.float32), place)
+        if chosen:
+            block = program.global_block()
+            with tempfile.TemporaryDirectory(dir=model_dir, prefix=".rounded-") as staging:
+                paddle.static.save_inference_model(
+                    os.path.join(staging, "inference"), [block.var(n) for n in feed_names],
+                    fetch_vars, executor, program=program)
+                for name in (MODEL_FILE, PARAMS_FILE):
+                    os.replace(os.path.join(staging, name), model_dir / name)
+    return sorted(chosen)

@@ -22,6 +22,7 @@ from linerec.families import family_for
 from linerec.inference import export
 from linerec.inference.export_formats import (ONNX_FILE, PADDLEX_FILES, write_onnx,
                                               write_paddlex_dir)
+from linerec.inference.onnx_file import read_characters
 from linerec.inference.predictor import LinePredictor
 from linerec.inference.preprocess import batch_input
 from linerec.model_store import load_trained, model_info
@@ -77,12 +78,9 @@ def _trained(name, root):
 
 def ours(legacy_dir, images):
     """Our predictor's probabilities for one batch of the crops, and its texts."""
-    predictor = LinePredictor(legacy_dir, batch_size=len(images))
+    predictor = LinePredictor(legacy_dir, batch_size=len(images), engine="paddle")
     batch = batch_input(images, predictor.image_shape)
-    predictor.input.reshape(batch.shape)
-    predictor.input.copy_from_cpu(batch)
-    predictor.predictor.run()
-    return batch, predictor.output.copy_to_cpu(), [text for text, _ in predictor.predict(images)]
+    return batch, predictor.engine.run(batch), [text for text, _ in predictor.predict(images)]
 
 
 def greedy_texts(probabilities, dict_path):
@@ -157,6 +155,8 @@ def test_onnxruntime_reads_the_onnx_export_as_our_predictor_reads_the_paddle_one
     written = {path.name for path in out.iterdir()}
     assert written == {ONNX_FILE, "dict.txt", "inference.yml", "recognizer.json"}
     assert (out / "dict.txt").read_bytes() == (legacy / "dict.txt").read_bytes()
+    # RapidOCR needs no dictionary flag: it reads the characters from the file's metadata.
+    assert read_characters(out / ONNX_FILE) == read_dictionary(legacy / "dict.txt")
     images = crops()
     batch, expected, texts = ours(legacy, images)
     options = onnxruntime.SessionOptions()

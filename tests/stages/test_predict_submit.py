@@ -57,8 +57,9 @@ def test_odd_test_images_each_get_one_line_and_unreadable_ones_are_named(tmp_pat
 
 
 def test_the_exported_models_local_score_equals_its_evaluate_score(tmp_path):
-    """evaluate scores the trained model as predict + submit score its export: same crops, same
-    preprocessing and batches, raw labels (one label has a character no head can emit)."""
+    """evaluate scores the trained model as predict + submit score its export: same export, same
+    engine, same crops, preprocessing and batches, raw labels (one label has a character no head
+    can emit)."""
     from linerec.charset import read_dictionary
     from linerec.families import family_for
     from linerec.model_store import model_info
@@ -93,10 +94,13 @@ def test_the_exported_models_local_score_equals_its_evaluate_score(tmp_path):
     params["predict"].update(batch_size=4, workers=1)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True))
 
-    for stage in (("evaluate.py", "ppocrv6"), ("export.py",), ("predict.py",), ("submit.py",)):
-        run_stage(*stage, cwd=tmp_path)
+    outputs = {stage[0]: run_stage(*stage, cwd=tmp_path).stdout
+               for stage in (("evaluate.py", "ppocrv6"), ("export.py",), ("predict.py",),
+                             ("submit.py",))}
     evaluated = json.loads((tmp_path / "metrics/eval_ppocrv6.json").read_text())
     submitted = json.loads((tmp_path / "metrics/submit.json").read_text())
+    # Both read through the same engine (predict.engine: auto, the fastest one installed).
+    assert f"engine {evaluated['engine']})" in outputs["predict.py"]
     assert evaluated["not_expressible"] == 1
     assert 0.5 < evaluated["acc"] < 1.0, "a real reader, and the ☃ line must count as a miss"
     assert submitted["acc"] == evaluated["acc"]
