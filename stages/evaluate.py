@@ -70,13 +70,11 @@ def export_for_scoring(model, info, dict_path, out_dir, storage, engine):
     export.write_export_config(out_dir, info, dict_path)
 
 
-def score(predictor, label_file):
-    """(ValidationSet, metric, [(text, confidence)] in file order, images/s) of the lines of a
-    ``path<TAB>label`` file read by ``predictor``: one call per set of lines."""
+def score(predictor, lines):
+    """(metric, [(text, confidence)] in order, images/s) of a ValidationSet read by
+    ``predictor``: one call per set of lines."""
     from linerec.metrics import LineMetric
-    from linerec.training.evaluation import ValidationSet
 
-    lines = ValidationSet(label_file)
     # Images per second of reading, as before: loading the model is not on the clock.
     predictor.wait_ready()
     started = time.perf_counter()
@@ -84,7 +82,23 @@ def score(predictor, label_file):
     seconds = time.perf_counter() - started
     metric = LineMetric()
     metric.update([text for text, _ in results], lines.labels)
-    return lines, metric, results, len(results) / max(seconds, 1e-9)
+    return metric, results, len(results) / max(seconds, 1e-9)
+
+
+def guard_scores(guard_metric, name):
+    """The guard's acc and 1 - NED, and for a fine-tuned model the start's guard acc that its
+    training measured at step 0 (the bar guard.max_drop is counted from)."""
+    if guard_metric is None:
+        return {}
+    scores = {"guard_acc": guard_metric["acc"], "guard_norm_edit_dis": guard_metric["norm_edit_dis"],
+              "guard_count": guard_metric["count"]}
+    if name not in BASELINES:
+        from linerec.training import checkpoint
+
+        state = checkpoint.read_state(Path("models") / name / "best") or {}
+        if state.get("start_guard_acc") is not None:
+            scores["guard_start_acc"] = state["start_guard_acc"]
+    return scores
 
 
 def write_readings(name, lines, results):
@@ -108,15 +122,22 @@ def main(argv):
     storage = params.section("export").get("weights", str, default="float32",
                                            choices=export.STORAGES)
     max_text_length = params.section("data").get("max_text_length", int, minimum=1)
+    guard_dir = params.section("guard").get("dir", str, default="") if "guard" in params.tree else ""
 
     from linerec.charset import ctc_classes, read_dictionary
     from linerec.inference.predictor import predictor_from_params
+    from linerec.training.config import folder_samples
+    from linerec.training.evaluation import ValidationSet
 
+    lines = ValidationSet(VAL_FILE)
+    guard = ValidationSet(guard_dir, folder_samples(guard_dir, "guard.dir")) if guard_dir else None
     model, info, dict_path, best_step = load(args.model, max_text_length)
     with tempfile.TemporaryDirectory(prefix=f"linerec-evaluate-{args.model}-") as export_dir:
         export_for_scoring(model, info, dict_path, export_dir, storage, engine)
         with predictor_from_params(export_dir, predict) as predictor:
-            lines, metric, results, images_per_s = score(predictor, VAL_FILE)
+            metric, results, images_per_s = score(predictor, lines)
+            # The guard through the same predictor: what the export reads of general text.
+            guard_metric = score(predictor, guard)[0].result() if guard else None
     write_readings(args.model, lines, results)
     result = metric.result()
     classes = ctc_classes(read_dictionary(dict_path), info["use_space_char"])
@@ -125,13 +146,16 @@ def main(argv):
         "count": result["count"], "not_expressible": lines.not_expressible(classes),
         "images_per_s": round(images_per_s, 2), "best_step": best_step,
         "engine": predictor.engine_name, "weights": storage,
+        **guard_scores(guard_metric, args.model),
     }
     write_json(f"metrics/eval_{args.model}.json", headline)
     # The same numbers beside the readings: data/evaluation is what the report stage reads.
     write_json(PREDICTIONS_DIR / f"{args.model}.json", headline)
+    guard_text = ("" if guard_metric is None else
+                  f"; guard acc {guard_metric['acc']:.4f} on {guard_metric['count']} lines")
     print(f"evaluate {args.model}: acc {result['acc']:.4f}, 1-NED {result['norm_edit_dis']:.4f} "
-          f"on {result['count']} val lines ({images_per_s:.1f} img/s, {predictor.engine_name}, "
-          f"{storage} weights)")
+          f"on {result['count']} val lines{guard_text} ({images_per_s:.1f} img/s, "
+          f"{predictor.engine_name}, {storage} weights)")
 
 
 if __name__ == "__main__":
