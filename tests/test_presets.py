@@ -72,7 +72,11 @@ def test_the_competition_preset_fine_tunes_exports_and_compares_ppocrv6_small_on
     assert params["split"]["val_size"] == 5000
     assert params["train_ppocrv6"]["model"]["variant"] == "small"
     assert params["train_ppocrv6"]["batch_size"] == 128 and params["export"]["model"] == "ppocrv6"
-    assert stages == {"sample", "extract", "split", "train@ppocrv6", "evaluate@ppocrv6",
+    # What the plates taught it: frozen statistics, mixes chosen on val within the guard.
+    assert params["train_ppocrv6"]["model"]["freeze_bn_stats"] is True
+    assert params["train_ppocrv6"]["retain"]["interpolate"] == [0.5, 0.75, 1.0]
+    assert params["guard"]["max_drop"] == 0.02
+    assert stages == {"sample", "general", "extract", "split", "train@ppocrv6", "evaluate@ppocrv6",
                       "evaluate_baseline@ppocrv6-small", "report", "export", "predict", "submit"}
 
 
@@ -85,7 +89,7 @@ def test_the_seed_notebook_preset_trains_both_crnns_with_the_reference_recipe(tm
         assert section["epochs"] == 500 and section["lr"] == 0.001 and section["l2"] == l2
         assert section["warmup_epochs"] == 5
     assert params["export"]["model"] == "mobile"
-    assert stages == {"sample", "extract", "split", "train@mobile", "train@server",
+    assert stages == {"sample", "general", "extract", "split", "train@mobile", "train@server",
                       "evaluate@mobile", "evaluate@server", "report", "export", "predict", "submit"}
 
 
@@ -93,7 +97,10 @@ def test_the_plates_preset_splits_the_real_plates_500_200_with_their_labels_inta
     params, stages, project = applied(tmp_path, "plates.yaml", extra=["examples/plates"])
     assert params["data"]["raw_dir"] == "examples/plates"
     assert params["models"] == ["ppocrv6"] and params["export"]["model"] == "ppocrv6"
-    assert stages == {"sample", "extract", "split", "train@ppocrv6", "evaluate@ppocrv6",
+    train = params["train_ppocrv6"]
+    assert train["lr"] == 1e-4 and train["max_steps"] == 150 and train["model"]["freeze_bn_stats"]
+    assert train["retain"]["interpolate"] == [0.5, 0.7]
+    assert stages == {"sample", "general", "extract", "split", "train@ppocrv6", "evaluate@ppocrv6",
                       "evaluate_baseline@ppocrv6-small", "report", "export", "predict", "submit"}
     run_stage("extract.py", cwd=project)
     run_stage("split.py", cwd=project)

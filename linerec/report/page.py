@@ -125,16 +125,26 @@ def _summary(evaluations):
             f'<td class="num{" best" if neds and ned == max(neds) else ""}">'
             f"{_num(ned, '.4f')}</td>"
             f'<td class="num">{_num(m.get("not_expressible"), "d")}</td>'
+            f"{_guard_cells(m)}"
             f'<td class="num">{_num(m.get("images_per_s"), ".1f")}</td></tr>')
     return (
         '<section class="card" id="summary"><h2>All models</h2>'
         "<table><thead><tr><th>model</th><th>kind</th><th class=num>val lines</th>"
         "<th class=num>acc</th><th class=num>1 − NED</th><th class=num>not expressible</th>"
+        "<th class=num>guard acc</th><th class=num>vs start</th>"
         "<th class=num>img/s</th></tr></thead><tbody>" + "".join(rows) + "</tbody>"
         "<caption>acc: exact match, spaces removed (PaddleOCR's metric); 1 − NED: one minus "
         "the mean normalised edit distance; not expressible: lines with a character outside "
-        "the model's dictionary; img/s: evaluation speed on the machine that ran it. "
+        "the model's dictionary; guard acc: acc on the guard set of general text (guard.dir), "
+        "and for a fine-tune its change from its pretrained start, in points (a fall means it "
+        "forgot); img/s: evaluation speed on the machine that ran it. "
         "Best in bold.</caption></table></section>")
+
+
+def _guard_cells(metrics):
+    guard, start = metrics.get("guard_acc"), metrics.get("guard_start_acc")
+    return (f'<td class="num">{_num(guard, ".4f")}</td>'
+            f"{_delta_cell(guard - start if guard is not None and start is not None else None)}")
 
 
 def _breakdown_table(title, unit, model, baseline, buckets_of):

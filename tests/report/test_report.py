@@ -76,7 +76,8 @@ def project(tmp_path_factory):
         result = score([text for text, _ in _readings(name)], labels)
         (root / "metrics" / f"eval_{name}.json").write_text(json.dumps(
             {**result, "not_expressible": 1 if name.startswith("baseline") else 0,
-             "images_per_s": 123.4}))
+             "images_per_s": 123.4,
+             **({"guard_acc": 0.8125, "guard_start_acc": 0.9375} if name == "ppocrv4" else {})}))
     # A model evaluated once but no longer in params.yaml: never reported.
     shutil.copy(root / "data/evaluation/mobile.tsv", root / "data/evaluation/server.tsv")
     return root
@@ -218,6 +219,8 @@ def test_page_renders_offline_with_embedded_crops_and_escaped_text(page, tmp_pat
     assert "<script" not in dom
     # Headline numbers from metrics/eval_*.json, as the metric computed them.
     assert "0.2500" in text and "0.8750" in text
+    # The guard beside them, and how far the fine-tune fell from its start's guard score.
+    assert "0.8125" in text and "-12.5" in text
 
 
 def test_metrics_found_in_either_layout(tmp_path):

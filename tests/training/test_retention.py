@@ -151,3 +151,36 @@ def test_interpolating_towards_a_forgetful_run_finds_weights_the_guard_allows(tm
     metric, _, _ = evaluate(model, ValidationSet(tmp_path / "data/split/val.txt"),
                             info["image_shape"], 16, ctc_decoder(dict_path, False))
     assert metric.result()["acc"] == state["best_acc"]
+
+
+@pytest.mark.parametrize("retain, key", [
+    ({"replay_per_batch": 4, "replay_labels": False}, "retain.distill_weight"),
+    ({"distill_weight": 1.0}, "retain.distill_weight"),
+    ({"interpolate": [0.5, 1.5]}, "retain.interpolate"),
+    ({"interpolate": "0.5"}, "retain.interpolate"),
+    ({"replay_per_batch": -1}, "retain.replay_per_batch"),
+])
+def test_retain_settings_that_cannot_work_name_their_key(retain, key):
+    from linerec.errors import PipelineError
+    from linerec.params import Params
+    from linerec.training.config import retention_from_params
+
+    params = Params({"train_ppocrv6": {"retain": retain}, "replay": {"dir": "data/general/replay"},
+                     "guard": {"dir": "data/general/guard", "max_drop": 0.02}})
+    with pytest.raises(PipelineError) as error:
+        retention_from_params(params, params.section("train_ppocrv6"))
+    assert key in str(error.value.where) + str(error.value)
+
+
+def test_replay_needs_a_folder_and_a_missing_guard_folder_says_how_to_make_it(tmp_path):
+    from linerec.errors import PipelineError
+    from linerec.params import Params
+    from linerec.training.config import folder_samples, retention_from_params
+
+    params = Params({"train_ppocrv6": {"retain": {"replay_per_batch": 4, "replay_labels": True}},
+                     "replay": {"dir": ""}})
+    with pytest.raises(PipelineError, match="replay folder"):
+        retention_from_params(params, params.section("train_ppocrv6"))
+    with pytest.raises(PipelineError) as error:
+        folder_samples(tmp_path / "nowhere", "guard.dir")
+    assert "guard.dir" in error.value.where and "dvc repro general" in error.value.fix
