@@ -176,6 +176,6 @@ def test_queued_experiments_run_in_parallel_and_show_up(project):
     for name, lr in lrs.items():
         got_lr, evaluation = found[name]
         assert got_lr == lr
-        assert 0.0 <= evaluation["acc"] <= 1.0 and evaluation["count"] == 24
+        assert 0.0 <= evaluation["acc"] <= 1.0 and 0.0 <= evaluation["norm_edit_dis"] <= 1.0
     # The workspace is left as it was: the queue ran elsewhere.
     assert (project / "params.yaml").read_text(encoding="utf-8") == params_before
