@@ -117,7 +117,9 @@ def measure(seeds, overrides=(), split_dir=None):
                for key in ("acc", "norm_edit_dis", "stage_s")} if done else {}
     print(f"\nmobile CRNN from scratch, {len(seeds)} seed(s)"
           + (f", with {' '.join(overrides)}" if overrides else "") + ":")
-    print_table(["seed", "acc", "1-NED", "steps", "stage s", "img/s", "val acc by step"], table,
+    # acc and 1-NED as evaluate@mobile scores best/ (batches of predict.batch_size); the curve is
+    # the trainer's own evaluation (batches of eval_batch_size), so its last point can differ.
+    print_table(["seed", "acc", "1-NED", "steps", "stage s", "img/s", "trainer's val acc"], table,
                 ["<", ">", ">", ">", ">", ">", "<"])
     if figures:
         print(f"median (min-max): acc {spread(figures['acc'], 3)}, "
