@@ -6,6 +6,7 @@ import json
 from linerec import submission
 from linerec.bench.__main__ import main
 from linerec.bench.rehearsal import stage_commands
+from linerec.bench.training import project_params
 
 
 def assert_figure(stats):
@@ -23,7 +24,9 @@ def test_the_quick_sections_measure_training_and_inference(tmp_path):
 
     (row,) = report["training"]["rows"]
     assert "error" not in row, row
-    assert row["model"] == "mobile" and row["batch_size"] == 2 and row["input"] == "3x32x160"
+    shape = project_params()["train_mobile"]["image_shape"]  # the sample's training input
+    assert row["model"] == "mobile" and row["batch_size"] == 2
+    assert row["input"] == "x".join(map(str, shape))
     assert_figure(row["images_per_s"])
     assert_figure(row["step_ms"])
     assert row["peak_rss_mb"] > 100  # Paddle alone is more than that
