@@ -1,6 +1,8 @@
 """Stage evaluate@<model>: a model on the validation split → metrics/eval_<model>.json.
 
-Writes metrics/eval_<name>.json and data/evaluation/<name>.tsv (each val line's reading).
+Writes metrics/eval_<name>.json (acc, 1 - NED), data/evaluation/<name>.json (those, lines
+scored, lines the dictionary cannot express, img/s, best step) and data/evaluation/<name>.tsv
+(each val line's reading).
 
 Usage: python stages/evaluate.py mobile|server|ppocrv4|ppocrv6
        python stages/evaluate.py baseline-ppocrv4|baseline-ppocrv6-small|baseline-ppocrv6-tiny
@@ -32,6 +34,8 @@ from linerec.errors import run_main
 from linerec.model_store import TRAINED_MODELS
 
 VAL_FILE = "data/split/val.txt"
+# What metrics/eval_<name>.json holds; data/evaluation/<name>.json has these and the details.
+METRIC_KEYS = ("acc", "norm_edit_dis", "guard_acc")
 PREDICTIONS_DIR = Path("data/evaluation")
 BASELINES = {
     "baseline-ppocrv4": {"name": "PPOCRv4", "head": "all"},
@@ -148,8 +152,10 @@ def main(argv):
         "engine": predictor.engine_name, "weights": storage,
         **guard_scores(guard_metric, args.model),
     }
-    write_json(f"metrics/eval_{args.model}.json", headline)
-    # The same numbers beside the readings: data/evaluation is what the report stage reads.
+    # `dvc metrics show` gives every key of every metrics file a column of its own, so the
+    # metrics file keeps the scores; the rest goes beside the readings, where the report reads it.
+    write_json(f"metrics/eval_{args.model}.json",
+               {key: headline[key] for key in METRIC_KEYS if key in headline})
     write_json(PREDICTIONS_DIR / f"{args.model}.json", headline)
     guard_text = ("" if guard_metric is None else
                   f"; guard acc {guard_metric['acc']:.4f} on {guard_metric['count']} lines")

@@ -1,6 +1,7 @@
 """Stage export: the trained model named by export.model → models/export (Paddle inference model).
 
-Fails when inference.pdmodel + inference.pdiparams exceed export.max_size_mb.
+Fails when inference.pdmodel + inference.pdiparams exceed export.max_size_mb. Writes the size to
+metrics/export.json and what was exported, and how, to models/export.json.
 """
 
 # First, before anything imports paddle: Paddle reads its program-format switch once.
@@ -20,6 +21,10 @@ from linerec.model_store import TRAINED_MODELS, load_trained
 
 MODELS = TRAINED_MODELS
 OUT_DIR = Path("models/export")
+# What was exported and how (model, weights, parameters, drift, other formats' sizes); beside
+# the folder, not in it, so that predict (which reads the folder) does not re-run for it.
+RECORD_FILE = Path("models/export.json")
+METRIC_KEYS = ("size_mb",)
 # The other formats of export.formats: models/export_formats/{paddlex,onnx}/ + formats.json.
 FORMATS_DIR = Path("models/export_formats")
 # How far the exported probabilities may stray from the trained model's on a random probe:
@@ -63,14 +68,17 @@ def main(argv):
                                 fix="report this with LINEREC_DEBUG=1 output")
 
     extra = export_formats.write_formats(formats, model_dir, FORMATS_DIR)
-    write_json("metrics/export.json", {
+    record = {
         "model": name, "size_mb": round(size / export.MB, 3), "limit_mb": limit_mb,
         "weights": storage, "parameters": parameters, "max_output_drift": drift,
         "onnx_max_difference": onnx_drift,
         # Headline sizes only; each format's check is in models/export_formats/formats.json.
         "other_formats_mb": {fmt: round(made["size_bytes"] / export.MB, 3)
                              for fmt, made in extra.items()},
-    })
+    }
+    write_json(RECORD_FILE, record)
+    # Only the size: every key of a metrics file is a column of `dvc metrics show`.
+    write_json("metrics/export.json", {key: record[key] for key in METRIC_KEYS})
     print(f"export: {name} → {OUT_DIR} ({size / export.MB:.2f} MB of {limit_mb:g} MB, "
           f"{parameters:,} parameters, weights stored as {storage})")
 

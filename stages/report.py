@@ -1,6 +1,6 @@
 """Stage report: data/evaluation/<name>.tsv + evaluate's metrics → reports/index.html.
 
-Usage: python stages/report.py --evaluations data/evaluation --metrics metrics
+Usage: python stages/report.py --evaluations data/evaluation --metrics data/evaluation
                                --out reports/index.html [--worst 30] [--params params.yaml]
 
 One static page (no script, nothing fetched: crops are embedded) reading every trained model
@@ -42,8 +42,9 @@ def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--evaluations", type=Path, default=Path("data/evaluation"),
                         help="folder of evaluate's <name>.tsv files")
-    parser.add_argument("--metrics", type=Path, default=Path("metrics"),
-                        help="folder of evaluate's eval_<name>.json (or <name>.json) files")
+    parser.add_argument("--metrics", type=Path, default=Path("data/evaluation"),
+                        help="folder of evaluate's <name>.json (or eval_<name>.json) files: "
+                             "data/evaluation's carry the counts and speed the page shows")
     parser.add_argument("--out", type=Path, default=Path("reports/index.html"))
     parser.add_argument("--worst", type=int, default=30, help="worst lines shown per model")
     parser.add_argument("--params", default=params_lib.PARAMS_FILE)

@@ -88,6 +88,11 @@ def test_the_seed_notebook_preset_trains_both_crnns_with_the_reference_recipe(tm
         assert section["image_shape"] == [3, 32, 320] and section["batch_size"] == 256
         assert section["epochs"] == 500 and section["lr"] == 0.001 and section["l2"] == l2
         assert section["warmup_epochs"] == 5
+        # Carried over from the sample's recipe, on top of params.yaml's architecture.
+        assert section["grad_clip"] == 5.0
+        assert section["model"]["neck"]["init_scale"] == 2.0
+        assert section["model"]["head"]["init_scale"] == 6.0
+        assert "backbone" in section["model"] and "hidden_size" in section["model"]["neck"]
     assert params["export"]["model"] == "mobile"
     assert stages == {"sample", "general", "extract", "split", "train@mobile", "train@server",
                       "evaluate@mobile", "evaluate@server", "report", "export", "predict", "submit"}

@@ -11,6 +11,10 @@
                                                recognize vs TextRecognizer, whole process
     python -m linerec.bench --training-full    PP-OCRv4 at batch 4, 8, 32; mobile CRNN at the
                                                competition's 3x32x320, batch 256 (long, GBs)
+    python -m linerec.bench --crnn-seeds [--seeds 0,1,2] [--set lr=0.002 ...]
+                                               the from-scratch mobile CRNN (train@mobile's
+                                               code and params) trained once per seed on
+                                               data/split: acc, 1 - NED, stage time (long)
     python -m linerec.bench --repro            dvc repro of a fresh clone, then no-op reruns
     python -m linerec.bench --noop-only        no-op dvc repro here (workspace up to date)
     python -m linerec.bench --rehearsal [--lines 60000]
@@ -31,7 +35,7 @@ import time
 from pathlib import Path
 
 from linerec.atomic import write_json
-from linerec.bench import engines, inference, rehearsal, repro, training
+from linerec.bench import crnn, engines, inference, rehearsal, repro, training
 from linerec.bench.measure import OtherLoad, load_average, machine
 
 LAYOUT = 2  # of --out; a file of another layout (linerec/bench.py's) is started afresh
@@ -53,6 +57,16 @@ def storage_list(value):
     return names
 
 
+def seed_list(value):
+    try:
+        seeds = [int(v) for v in value.split(",") if v]
+    except ValueError:
+        seeds = []
+    if not seeds:
+        raise argparse.ArgumentTypeError(f"{value!r}: expected seeds such as 0,1,2")
+    return seeds
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m linerec.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -69,6 +83,9 @@ def parse_args(argv=None):
                       help="only a no-op dvc repro in this workspace, if it is up to date")
     what.add_argument("--rehearsal", action="store_true",
                       help="the competition at its real size through the stage scripts")
+    what.add_argument("--crnn-seeds", action="store_true",
+                      help="the mobile CRNN's train@mobile run once per --seeds (needs "
+                           "data/split: dvc repro split)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per figure (default 3)")
     parser.add_argument("--out", default="metrics/bench.json")
     train = parser.add_argument_group("training")
@@ -92,6 +109,15 @@ def parse_args(argv=None):
                              "zero-shot, exported as the export stage does)")
     engine.add_argument("--crops", default=None, metavar="DIR",
                         help="a folder of crops (default: --num-images rendered ones)")
+    seeds = parser.add_argument_group("crnn seeds")
+    seeds.add_argument("--seeds", type=seed_list, default=[0, 1, 2],
+                       help="seeds of --crnn-seeds (default 0,1,2)")
+    seeds.add_argument("--set", dest="overrides", action="append", default=[],
+                       metavar="KEY=VALUE",
+                       help="a params.yaml value for those runs: lr=0.002 (train_mobile's) or "
+                            "section.key=value; repeatable")
+    seeds.add_argument("--split", default=None, metavar="DIR",
+                       help="train.txt, val.txt and dict.txt (default: data/split)")
     rehearse = parser.add_argument_group("rehearsal")
     rehearse.add_argument("--lines", type=int, default=rehearsal.FULL_LINES,
                           help="train + test lines (default 60000: 50,000 + 10,000)")
@@ -106,8 +132,13 @@ def parse_args(argv=None):
     rehearse.add_argument("--keep", default=None, metavar="DIR",
                           help="run the rehearsal in DIR and keep it (default: a temporary folder)")
     args = parser.parse_args(argv)
+    for text in args.overrides:
+        try:
+            crnn.parse_override(text)
+        except ValueError as error:
+            parser.error(f"--set {error}")
     if not (args.training or args.inference or args.training_full or args.repro
-            or args.noop_only or args.rehearsal or args.engines):
+            or args.noop_only or args.rehearsal or args.engines or args.crnn_seeds):
         args.training = args.inference = True
     return args
 
@@ -131,6 +162,8 @@ def sections(args):
         ("rehearsal", args.rehearsal, lambda: rehearsal.run(
             args.lines, args.train_steps, args.train_batch, args.variant, args.keep,
             model=args.model)),
+        ("crnn_seeds", args.crnn_seeds, lambda: crnn.measure(args.seeds, args.overrides,
+                                                              args.split)),
     ]
 
 

@@ -135,7 +135,7 @@ def run(lines=FULL_LINES, train_steps=20, train_batch=None, variant=None, keep=N
                                        if submission.exists() else None)}
         result.update(judge(stages, sizes, train["batch_size"]))
         if submission.exists():
-            export_json = folder / "metrics/export.json"
+            export_json = folder / "models/export.json"
             submit_json = folder / "metrics/submit.json"
             if export_json.exists():
                 result["export"] = yaml.safe_load(export_json.read_text(encoding="utf-8"))

@@ -22,7 +22,8 @@ TRAINER_MODULES = ("linerec.training.trainer", "linerec.training.retention",
 # seeded per line, so workers do not change it), log_every_steps, eval_every_steps and
 # eval_batch_size: changing those must not throw a run away.
 RESULT_FIELDS = ("image_shape", "max_text_length", "use_space_char", "epochs", "max_steps",
-                 "batch_size", "lr", "warmup_epochs", "l2", "augment", "seed", "amp")
+                 "batch_size", "lr", "warmup_epochs", "l2", "augment", "seed", "amp",
+                 "grad_clip")
 
 
 @dataclass
@@ -44,6 +45,7 @@ class TrainConfig:
     seed: int
     amp: object           # a bool, or "auto": mixed precision on a GPU, float32 on CPU
     max_steps: int = 0
+    grad_clip: float = 0.0  # global gradient norm clipped to this; 0: no clipping
     eval_batch_size: int = 0
     pretrained_model: str = ""
     train_file: str = str(SPLIT_DIR / "train.txt")
@@ -168,6 +170,7 @@ def from_params(name, params=None):
         seed=train.get("seed", int),
         amp=_auto_or(train, "amp", bool),
         max_steps=train.get("max_steps", int, default=0, minimum=0),
+        grad_clip=train.get("grad_clip", float, default=0.0, minimum=0.0),
         eval_batch_size=train.get("eval_batch_size", int, default=0, minimum=0),
         pretrained_model=train.get("pretrained_model", str, default=""),
         retention=retention_from_params(params, train),

@@ -104,7 +104,8 @@ class Trainer:
         self.optimizer = paddle.optimizer.Adam(
             learning_rate=self.schedule, beta1=0.9, beta2=0.999,
             parameters=[p for p in self.model.parameters() if not p.stop_gradient],
-            weight_decay=paddle.regularizer.L2Decay(cfg.l2) if cfg.l2 > 0 else None)
+            weight_decay=paddle.regularizer.L2Decay(cfg.l2) if cfg.l2 > 0 else None,
+            grad_clip=paddle.nn.ClipGradByGlobalNorm(cfg.grad_clip) if cfg.grad_clip > 0 else None)
         amp = self.device_is_gpu if cfg.amp == "auto" else cfg.amp
         self.scaler = paddle.amp.GradScaler() if amp and self.device_is_gpu else None
         # Reading and augmenting is ~1 ms of a ~300 ms CPU step, and a worker process would take

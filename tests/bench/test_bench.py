@@ -6,6 +6,7 @@ import json
 from linerec import submission
 from linerec.bench.__main__ import main
 from linerec.bench.rehearsal import stage_commands
+from linerec.bench.training import project_params
 
 
 def assert_figure(stats):
@@ -23,7 +24,9 @@ def test_the_quick_sections_measure_training_and_inference(tmp_path):
 
     (row,) = report["training"]["rows"]
     assert "error" not in row, row
-    assert row["model"] == "mobile" and row["batch_size"] == 2 and row["input"] == "3x32x160"
+    shape = project_params()["train_mobile"]["image_shape"]  # the sample's training input
+    assert row["model"] == "mobile" and row["batch_size"] == 2
+    assert row["input"] == "x".join(map(str, shape))
     assert_figure(row["images_per_s"])
     assert_figure(row["step_ms"])
     assert row["peak_rss_mb"] > 100  # Paddle alone is more than that
@@ -63,3 +66,24 @@ def test_a_tiny_rehearsal_runs_every_stage_and_writes_a_submission_that_parses(t
     # The project's params.yaml is never rewritten: the derived one lives in the folder.
     params = (folder / "params.yaml").read_text(encoding="utf-8")
     assert "profile: realistic" in params and "val_size: 5" in params
+
+
+def test_crnn_seeds_trains_the_stage_recipe_once_per_seed(tmp_path):
+    from linerec.bench.data import write_training_split
+
+    write_training_split(tmp_path / "split", 8, 4)
+    out = tmp_path / "bench.json"
+    main(["--crnn-seeds", "--seeds", "0,1", "--split", str(tmp_path / "split"),
+          "--set", "max_steps=2", "--set", "batch_size=4", "--set", "eval_every_steps=2",
+          "--set", "image_shape=[3,32,64]", "--out", str(out)])
+    section = json.loads(out.read_text(encoding="utf-8"))["crnn_seeds"]
+    assert section["overrides"] == ["max_steps=2", "batch_size=4", "eval_every_steps=2",
+                                    "image_shape=[3,32,64]"]
+    assert [row["seed"] for row in section["rows"]] == [0, 1]
+    for row in section["rows"]:
+        assert "error" not in row, row
+        assert row["steps"] == 2 and row["batch_size"] == 4
+        assert 0.0 <= row["acc"] <= 1.0 and 0.0 <= row["norm_edit_dis"] <= 1.0
+        assert row["curve"][-1]["step"] == 2 and row["stage_s"] > 0
+    assert_figure(section["stage_s"])
+    assert set(section["acc"]) == {"median", "min", "max"}

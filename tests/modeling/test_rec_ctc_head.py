@@ -26,6 +26,17 @@ def test_fc_named_and_initialised_like_paddleocr():
     assert np.abs(state["fc.bias"].numpy()).max() > 0  # uniform, not zeros
 
 
+def test_init_scale_widens_the_weights_range_only():
+    paddle.seed(0)
+    plain = CTCHead(96, 6625).state_dict()
+    paddle.seed(0)
+    wide = CTCHead(96, 6625, init_scale=3.0).state_dict()
+    bound = 1 / np.sqrt(96)
+    assert 2.9 * bound < np.abs(wide["fc.weight"].numpy()).max() <= 3 * bound
+    assert np.abs(wide["fc.bias"].numpy()).max() <= bound
+    assert list(wide) == list(plain)  # the same names: PaddleOCR's weights still load
+
+
 def test_fc_decay_pulls_the_head_towards_zero_and_overrides_the_optimizer_decay():
     """With no data gradient, one SGD step of lr 1 scales each head weight by (1 - decay); the
     optimizer's own (larger) weight decay must not apply to the head on top."""

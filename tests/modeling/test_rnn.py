@@ -47,3 +47,20 @@ def test_bad_options_are_pipeline_errors():
         SequenceEncoder(8, hidden_size=0)
     with pytest.raises(PipelineError):
         SequenceEncoder(8, encoder_type="svtr")
+    with pytest.raises(PipelineError):
+        SequenceEncoder(8, init_scale=0)
+
+
+def test_init_scale_widens_the_lstm_weights_only():
+    paddle.seed(0)
+    plain = SequenceEncoder(288, hidden_size=48).state_dict()
+    paddle.seed(0)
+    wide = SequenceEncoder(288, hidden_size=48, init_scale=2.0).state_dict()
+    assert list(wide) == list(plain)  # PaddleOCR's names: its weights still load
+    bound = 1 / np.sqrt(48)
+    for name, value in wide.items():
+        largest = np.abs(value.numpy()).max()
+        if ".weight_" in name:
+            assert 1.9 * bound < largest <= 2 * bound, name
+        else:
+            assert largest <= bound, name

@@ -22,6 +22,7 @@ TINY = {
     "models": ["mobile"],
     "baselines": [],
     "sample": {"num_train": 120, "num_test": 24, "max_chars": 4},
+    "general": {"replay_lines": 8, "guard_lines": 12},
     "split": {"val_size": 24},
     "train_mobile": {"image_shape": [3, 32, 128], "epochs": 1, "batch_size": 16,
                      "eval_every_steps": 6, "log_every_steps": 2},
@@ -176,6 +177,6 @@ def test_queued_experiments_run_in_parallel_and_show_up(project):
     for name, lr in lrs.items():
         got_lr, evaluation = found[name]
         assert got_lr == lr
-        assert 0.0 <= evaluation["acc"] <= 1.0 and evaluation["count"] == 24
+        assert 0.0 <= evaluation["acc"] <= 1.0 and 0.0 <= evaluation["norm_edit_dis"] <= 1.0
     # The workspace is left as it was: the queue ran elsewhere.
     assert (project / "params.yaml").read_text(encoding="utf-8") == params_before

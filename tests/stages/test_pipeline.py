@@ -19,6 +19,7 @@ pytestmark = pytest.mark.slow
 
 TINY = {
     "sample": {"num_train": 120, "num_test": 24, "max_chars": 4},
+    "general": {"replay_lines": 8, "guard_lines": 12},
     "split": {"val_size": 24},
     "train_mobile": {"image_shape": [3, 32, 128], "epochs": 2, "batch_size": 16,
                      "eval_every_steps": 6, "log_every_steps": 2},
@@ -93,12 +94,13 @@ def test_every_stage_ran_and_the_submission_parses_back(project):
     parsed = submission.parse(text)
     submission.validate(parsed, names)
     scored = json.loads((project / "metrics/submit.json").read_text())
-    assert scored["lines"] == 24 and 0.0 <= scored["norm_edit_dis"] <= 1.0
+    assert json.loads((project / "data/submission.json").read_text())["lines"] == 24
+    assert 0.0 <= scored["norm_edit_dis"] <= 1.0
     for model in ("mobile", "ppocrv4", "ppocrv6", "baseline-ppocrv4",
                   "baseline-ppocrv6-small", "baseline-ppocrv6-tiny"):
-        metrics = json.loads((project / f"metrics/eval_{model}.json").read_text())
-        assert metrics["count"] == 24
-    exported = json.loads((project / "metrics/export.json").read_text())
+        details = json.loads((project / f"data/evaluation/{model}.json").read_text())
+        assert details["count"] == 24
+    exported = json.loads((project / "models/export.json").read_text())
     assert exported["model"] == "ppocrv6" and exported["size_mb"] < 10
     # The fine-tuned PP-OCRv6 reads the tiny sample far better than two epochs of a CRNN.
     ppocrv6 = json.loads((project / "metrics/eval_ppocrv6.json").read_text())
@@ -119,11 +121,20 @@ def test_a_second_repro_runs_nothing(project):
 
 def test_dvc_reports_metrics_params_and_plots(project):
     shown = _dvc(project, "metrics", "show").stdout
-    for expected in ("metrics/eval_mobile.json",
-                     "metrics/eval_ppocrv4.json", "metrics/eval_ppocrv6.json",
-                     "metrics/eval_baseline-ppocrv6-small.json",
-                     "metrics/data.json", "metrics/submit.json"):
-        assert expected in shown
+    lines = shown.splitlines()
+    # Read at a glance: no line wider than a screen, every model's scores and the export's
+    # size in the one table (a cell of a key a file lacks is "-").
+    assert max(map(len, lines)) <= 160, shown
+    header = lines[0].split()
+    rows = {cells[0]: dict(zip(header[1:], cells[1:])) for cells in map(str.split, lines[1:])}
+    for name in ("mobile", "ppocrv4", "ppocrv6", "baseline-ppocrv4", "baseline-ppocrv6-small",
+                 "baseline-ppocrv6-tiny"):
+        row = rows[f"metrics/eval_{name}.json"]
+        assert 0.0 <= float(row["acc"]) <= 1.0 and 0.0 <= float(row["norm_edit_dis"]) <= 1.0
+        # Beside val: what the model reads of the guard's general text.
+        assert 0.0 <= float(row["guard_acc"]) <= 1.0
+    assert 0 < float(rows["metrics/export.json"]["size_mb"]) < 10
+    assert float(rows["metrics/submit.json"]["acc"]) > 0.8
     plots = _dvc(project, "plots", "show", "-o", str(project / "plots_html"))
     assert (project / "plots_html" / "index.html").exists(), plots.stdout
 
@@ -163,4 +174,4 @@ def test_an_experiment_runs_with_a_set_param_and_shows_up(project):
          "--name", "with-server")
     shown = json.loads(_dvc(project, "exp", "show", "--json").stdout)
     assert "with-server" in json.dumps(shown)
-    assert json.loads((project / "metrics/eval_server.json").read_text())["count"] == 24
+    assert json.loads((project / "data/evaluation/server.json").read_text())["count"] == 24

@@ -52,8 +52,9 @@ def test_odd_test_images_each_get_one_line_and_unreadable_ones_are_named(tmp_pat
     run_stage("submit.py", cwd=tmp_path)
     parsed = submission.parse((tmp_path / "data/submission.txt").read_text(encoding="utf-8"))
     submission.validate(parsed, names)
-    metrics = json.loads((tmp_path / "metrics/submit.json").read_text())
-    assert metrics["lines"] == len(names) and "acc" not in metrics  # no test labels: not scored
+    record = json.loads((tmp_path / "data/submission.json").read_text())
+    assert record["lines"] == len(names) and "acc" not in record  # no test labels: not scored
+    assert json.loads((tmp_path / "metrics/submit.json").read_text()) == {}
 
 
 def test_the_exported_models_local_score_equals_its_evaluate_score(tmp_path):
@@ -97,7 +98,7 @@ def test_the_exported_models_local_score_equals_its_evaluate_score(tmp_path):
     outputs = {stage[0]: run_stage(*stage, cwd=tmp_path).stdout
                for stage in (("evaluate.py", "ppocrv6"), ("export.py",), ("predict.py",),
                              ("submit.py",))}
-    evaluated = json.loads((tmp_path / "metrics/eval_ppocrv6.json").read_text())
+    evaluated = json.loads((tmp_path / "data/evaluation/ppocrv6.json").read_text())
     submitted = json.loads((tmp_path / "metrics/submit.json").read_text())
     # Both read through the same engine (predict.engine: auto, the fastest one installed).
     assert f"engine {evaluated['engine']})" in outputs["predict.py"]
