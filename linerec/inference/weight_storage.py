@@ -47,6 +47,7 @@ normalisation op, and (float16 only) whose values all fit in float16 (|x| <= 65,
 - the rule reads the program, not layer types, so it holds for any exported model.
 """
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -160,12 +161,8 @@ def store_weights_compactly(model_dir, storage="int16", min_elements=MIN_ELEMENT
     Calling it again on a rewritten model converts nothing more. Works from dygraph or static
     mode, with or without PIR (it restores the mode).
     """
-    import paddle
     from paddle.base import core
 
-    if storage not in STORAGES:
-        raise PipelineError(f"unknown weight storage {storage!r}",
-                            fix=f"use one of: {', '.join(STORAGES)}")
     model_dir = Path(model_dir)
     for name in (MODEL_FILE, PARAMS_FILE):
         if not (model_dir / name).exists():
@@ -174,13 +171,7 @@ def store_weights_compactly(model_dir, storage="int16", min_elements=MIN_ELEMENT
     before = (model_dir / PARAMS_FILE).stat().st_size
     dtypes = {"int16": core.VarDesc.VarType.INT16, "float16": core.VarDesc.VarType.FP16,
               "int8": core.VarDesc.VarType.INT8}
-    scope = paddle.static.Scope()
-    place = paddle.CPUPlace()
-    with _legacy_static(), paddle.static.scope_guard(scope):
-        executor = paddle.static.Executor(place)
-        program, feed_names, fetch_vars = paddle.static.load_inference_model(
-            str(model_dir / "inference"), executor)
-        chosen = compact_candidates(program, scope, min_elements, storage)
+    with _rewritten(model_dir, storage, min_elements) as (scope, place, program, chosen):
         readers, _ = _readers_writers(program)
         block = program.global_block()
         # Inserted at the top in reverse name order, so they run in name order; sorted, so the
@@ -213,14 +204,6 @@ def store_weights_compactly(model_dir, storage="int16", min_elements=MIN_ELEMENT
             block._insert_op(0, **rescale)
             block._insert_op(0, type="cast", inputs={"X": [stored]}, outputs={"Out": [widened]},
                              attrs={"in_dtype": stored.dtype, "out_dtype": var.dtype})
-        if chosen:
-            # Written beside the model, then moved over it: a failure leaves the original.
-            with tempfile.TemporaryDirectory(dir=model_dir, prefix=".compact-") as staging:
-                paddle.static.save_inference_model(
-                    os.path.join(staging, "inference"), [block.var(n) for n in feed_names],
-                    fetch_vars, executor, program=program)
-                for name in (MODEL_FILE, PARAMS_FILE):
-                    os.replace(os.path.join(staging, name), model_dir / name)
     if chosen:
         # Stale now. Nothing in this project reloads an export as a layer: Paddle Inference and
         # paddleocr read the program without it. (paddle.jit.load may not reload a rewritten
@@ -252,19 +235,7 @@ def round_weights_as_stored(model_dir, storage="int16", min_elements=MIN_ELEMENT
     value the stored program rebuilds (q * scale, or the float16 value). The program is
     unchanged. A converter that cannot read compact storage (paddle2onnx) then makes a file that
     computes what the compact export computes, not what the unrounded weights would."""
-    import paddle
-
-    if storage not in STORAGES:
-        raise PipelineError(f"unknown weight storage {storage!r}",
-                            fix=f"use one of: {', '.join(STORAGES)}")
-    model_dir = Path(model_dir)
-    scope = paddle.static.Scope()
-    place = paddle.CPUPlace()
-    with _legacy_static(), paddle.static.scope_guard(scope):
-        executor = paddle.static.Executor(place)
-        program, feed_names, fetch_vars = paddle.static.load_inference_model(
-            str(model_dir / "inference"), executor)
-        chosen = compact_candidates(program, scope, min_elements, storage)
+    with _rewritten(Path(model_dir), storage, min_elements) as (scope, place, program, chosen):
         readers, _ = _readers_writers(program)
         for name, value in chosen.items():
             if storage == "float16":
@@ -275,12 +246,33 @@ def round_weights_as_stored(model_dir, storage="int16", min_elements=MIN_ELEMENT
                 # float32 arithmetic, as the program's cast + elementwise_mul (or scale) does.
                 rounded = q.astype(np.float32) * np.asarray(scale, dtype=np.float32)
             scope.find_var(name).get_tensor().set(rounded.astype(np.float32), place)
+    return sorted(chosen)
+
+
+@contextlib.contextmanager
+def _rewritten(model_dir, storage, min_elements):
+    """Loads model_dir's program and yields (scope, place, program, the weights
+    ``compact_candidates`` picks) for the caller to change; then, if any was picked, saves the
+    program and its scope over model_dir/inference.* (beside it first, then moved over it, so
+    a failure leaves the original)."""
+    import paddle
+
+    if storage not in STORAGES:
+        raise PipelineError(f"unknown weight storage {storage!r}",
+                            fix=f"use one of: {', '.join(STORAGES)}")
+    scope = paddle.static.Scope()
+    place = paddle.CPUPlace()
+    with _legacy_static(), paddle.static.scope_guard(scope):
+        executor = paddle.static.Executor(place)
+        program, feed_names, fetch_vars = paddle.static.load_inference_model(
+            str(model_dir / "inference"), executor)
+        chosen = compact_candidates(program, scope, min_elements, storage)
+        yield scope, place, program, chosen
         if chosen:
             block = program.global_block()
-            with tempfile.TemporaryDirectory(dir=model_dir, prefix=".rounded-") as staging:
+            with tempfile.TemporaryDirectory(dir=model_dir, prefix=".rewrite-") as staging:
                 paddle.static.save_inference_model(
                     os.path.join(staging, "inference"), [block.var(n) for n in feed_names],
                     fetch_vars, executor, program=program)
                 for name in (MODEL_FILE, PARAMS_FILE):
                     os.replace(os.path.join(staging, name), model_dir / name)
-    return sorted(chosen)
