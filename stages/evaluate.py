@@ -133,9 +133,9 @@ def main(argv):
     from linerec.training.config import folder_samples
     from linerec.training.evaluation import ValidationSet
 
+    model, info, dict_path, best_step = load(args.model, max_text_length)
     lines = ValidationSet(VAL_FILE)
     guard = ValidationSet(guard_dir, folder_samples(guard_dir, "guard.dir")) if guard_dir else None
-    model, info, dict_path, best_step = load(args.model, max_text_length)
     with tempfile.TemporaryDirectory(prefix=f"linerec-evaluate-{args.model}-") as export_dir:
         export_for_scoring(model, info, dict_path, export_dir, storage, engine)
         with predictor_from_params(export_dir, predict) as predictor:

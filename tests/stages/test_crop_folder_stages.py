@@ -70,7 +70,9 @@ def test_without_test_crops_predict_and_submit_write_empty_outputs(tmp_path):
     submitted = run_stage("submit.py", cwd=root)
     assert "nothing to submit" in submitted.stdout
     assert (root / "data/submission.txt").read_text() == "new_name\tvalue\n"
-    assert json.loads((root / "metrics/submit.json").read_text()) == {"lines": 0, "empty": 0}
+    # No test labels, so no score: the metrics file is empty, the record says what was written.
+    assert json.loads((root / "metrics/submit.json").read_text()) == {}
+    assert json.loads((root / "data/submission.json").read_text()) == {"lines": 0, "empty": 0}
 
 
 def test_a_test_dir_outside_the_raw_folder_is_refused(tmp_path):
