@@ -65,6 +65,9 @@ def train_seed(seed, overrides, work_dir, split_dir=None):
 
     params = params_lib.load()
     tree = apply_overrides(params.tree, [*overrides, f"{SECTION}.seed={seed}"])
+    # No guard: it refuses checkpoints only against a pretrained start (a CRNN starts from
+    # nothing) and otherwise only breaks exact ties, so the general stage's folder is not needed.
+    tree["guard"] = {**tree.get("guard", {}), "dir": ""}
     cfg = from_params("mobile", params_lib.Params(tree, params.path))
     if split_dir:
         cfg.train_file, cfg.val_file, cfg.dict_file = (

@@ -70,7 +70,8 @@ def rehearsal_params(base, sizes, train_steps, train_batch=None, variant=None, m
 
 
 def stage_commands(model="ppocrv6"):
-    return [("sample", ["sample.py"]), ("extract", ["extract.py"]), ("split", ["split.py"]),
+    return [("sample", ["sample.py"]), ("general", ["general.py"]), ("extract", ["extract.py"]),
+            ("split", ["split.py"]),
             ("train", ["train.py", model, "--no-progress"]), ("export", ["export.py"]),
             ("predict", ["predict.py"]), ("submit", ["submit.py"])]
 

@@ -9,7 +9,7 @@ import yaml
 
 from linerec import submission
 from linerec.charset import ppocr_keys_path
-from tests.conftest import ROOT, run_stage
+from tests.conftest import ROOT, run_stage, write_general
 from tests.inference.test_export import fake_trained_model
 
 
@@ -90,6 +90,7 @@ def test_the_exported_models_local_score_equals_its_evaluate_score(tmp_path):
     model = family.start(classes, log=lambda _: None)
     checkpoint.save(tmp_path / "models/ppocrv6/best", model, None, {"best_step": 0},
                     model_info(family, len(classes), 25, "ppocrv6"), dict_path)
+    write_general(tmp_path)  # the guard set evaluate reads beside val
     params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
     params["export"].update(model="ppocrv6", weights="float32")
     params["predict"].update(batch_size=4, workers=1)
