@@ -55,7 +55,10 @@ class Params:
         self.tree = tree
         self.path = path
 
-    def section(self, name):
+    def section(self, name, optional=False):
+        """A typed view of a top-level section; ``optional``: an empty one when it is absent."""
+        if optional and name not in self.tree:
+            return Section({}, name, self.path)
         if name not in self.tree:
             raise PipelineError(f"section '{name}' is missing", where=self.path,
                                 fix=f"add a '{name}:' section (see the project's params.yaml)")
@@ -92,8 +95,8 @@ class Section:
                                 fix=f"set {self.name}.{key} to {minimum} or more")
         return value
 
-    def sub(self, key):
-        value = self.get(key, dict)
+    def sub(self, key, optional=False):
+        value = self.get(key, dict, default={} if optional else _REQUIRED)
         return Section(value, f"{self.name}.{key}", self.path)
 
 

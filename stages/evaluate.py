@@ -126,7 +126,7 @@ def main(argv):
     storage = params.section("export").get("weights", str, default="float32",
                                            choices=export.STORAGES)
     max_text_length = params.section("data").get("max_text_length", int, minimum=1)
-    guard_dir = params.section("guard").get("dir", str, default="") if "guard" in params.tree else ""
+    guard_dir = params.section("guard", optional=True).get("dir", str, default="")
 
     from linerec.charset import ctc_classes, read_dictionary
     from linerec.inference.predictor import predictor_from_params

@@ -109,9 +109,9 @@ def folder_samples(folder, key):
 
 def retention_from_params(params, train):
     """``train_<m>.retain`` (absent: none) with the project's ``replay`` and ``guard`` folders."""
-    retain = train.sub("retain") if "retain" in train else params_lib.Section({}, f"{train.name}.retain", params.path)
-    guard = params.section("guard") if "guard" in params.tree else params_lib.Section({}, "guard", params.path)
-    replay = params.section("replay") if "replay" in params.tree else params_lib.Section({}, "replay", params.path)
+    retain = train.sub("retain", optional=True)
+    guard = params.section("guard", optional=True)
+    replay = params.section("replay", optional=True)
     interpolate = retain.get("interpolate", list, default=[])
     if not all(isinstance(a, (int, float)) and not isinstance(a, bool) and 0 <= a <= 1
                for a in interpolate):
