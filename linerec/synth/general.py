@@ -8,8 +8,8 @@ reads for a user's own crops:
   replay/   lines a fine-tune may mix into its batches (train_<m>.retain)
   guard/    the default guard set, scored for every model to catch forgetting
 
-Each folder renders from its own stream of the seed, so the two never share a line by
-construction of the generator, and neither shares one with the sample.
+Each folder renders from its own stream of the seed, so no crop of one is a crop of the other
+or of the sample (a short text can still recur by chance).
 """
 
 from pathlib import Path
@@ -33,10 +33,11 @@ def write_general(out_dir, seed, counts, difficulty, font_dir=None):
         for folder, stream in FOLDERS.items():
             target = tmp / folder
             target.mkdir()
-            rows = []
+            rows, texts = [], []
             for name, line, jpeg in renderer.crops(stream, counts[folder]):
                 (target / name).write_bytes(jpeg)
                 rows.append(f"{name}\t{line}\n")
+                texts.append(line)
             (target / LABEL_FILE).write_text("".join(rows), encoding="utf-8")
-            used[folder] = len(set("".join(row.split("\t", 1)[1] for row in rows)) - {"\n"})
+            used[folder] = len(set("".join(texts)))
     return used
