@@ -103,7 +103,7 @@ def test_the_plates_preset_splits_the_real_plates_500_200_with_their_labels_inta
     assert params["data"]["raw_dir"] == "examples/plates"
     assert params["models"] == ["ppocrv6"] and params["export"]["model"] == "ppocrv6"
     train = params["train_ppocrv6"]
-    assert train["lr"] == 1e-4 and train["max_steps"] == 150 and train["model"]["freeze_bn_stats"]
+    assert train["lr"] == 1e-4 and train["max_steps"] == 300 and train["model"]["freeze_bn_stats"]
     assert train["model"]["freeze_backbone"] and train["retain"]["interpolate"] == []
     assert stages == {"sample", "general", "extract", "split", "train@ppocrv6", "evaluate@ppocrv6",
                       "evaluate_baseline@ppocrv6-small", "report", "export", "predict", "submit"}

@@ -96,13 +96,14 @@ def _plate_domain(root):
     return split, guard
 
 
-def _fine_tune(root, lr, max_drop, interpolate=()):
+def _fine_tune(root, lr, max_drop, interpolate=(), freeze_backbone=False):
     from linerec.training.config import TrainConfig
     from linerec.training.trainer import Trainer
 
     split, guard = root / "data/split", root / "data/guard"
     cfg = TrainConfig(
-        name="ppocrv6", model={"name": "PPOCRv6", "variant": "tiny", "head": "all"},
+        name="ppocrv6", model={"name": "PPOCRv6", "variant": "tiny", "head": "all",
+                               "freeze_backbone": freeze_backbone},
         image_shape=[3, 48, 320], max_text_length=25, use_space_char=False, epochs=20,
         batch_size=8, lr=lr, warmup_epochs=0, l2=0.0, augment=False, eval_every_steps=5,
         log_every_steps=5, num_workers=0, seed=0, amp=False, max_steps=10,
@@ -111,7 +112,7 @@ def _fine_tune(root, lr, max_drop, interpolate=()):
         retention=retain.Retention(guard_dir=str(guard), guard_max_drop=max_drop,
                                    interpolate=tuple(interpolate)))
     said = []
-    run = f"{lr}-{max_drop}-{'-'.join(map(str, interpolate))}"
+    run = f"{lr}-{max_drop}-{'-'.join(map(str, interpolate))}{'-frozen' * freeze_backbone}"
     state = Trainer(cfg, root / "models" / run, root / "live" / run, log=said.append).run(
         progress=False)
     return state, said
@@ -131,6 +132,26 @@ def test_the_guard_refuses_a_run_that_forgets_and_keeps_one_that_does_not(tmp_pa
     gentle, said = _fine_tune(tmp_path, lr=4e-5, max_drop=0.1)
     assert gentle["best_step"] > 0 and gentle["best_acc"] >= 0.9, said
     assert gentle["best_guard_acc"] >= 0.9
+
+
+def test_with_the_backbone_frozen_the_forgetful_rate_learns_the_domain_and_keeps_the_guard(tmp_path):
+    from linerec.families import family_from_description
+    from linerec.model_store import load_trained
+
+    _plate_domain(tmp_path)
+    state, said = _fine_tune(tmp_path, lr=2e-4, max_drop=0.1, freeze_backbone=True)
+    assert state["best_step"] > 0 and state["best_acc"] >= 0.9, said
+    assert state["best_guard_acc"] >= 0.9, said
+    model, info, dict_path = load_trained(tmp_path / "models/0.0002-0.1--frozen", "best")
+    from linerec.charset import read_dictionary
+
+    family = family_from_description(info["description"])
+    start = family.start(family.classes(read_dictionary(dict_path)), log=lambda _: None)
+    tuned, begun = model.state_dict(), start.state_dict()
+    # Batch norm statistics included: only the neck and the head may have moved.
+    moved = {name.split(".")[0] for name in tuned
+             if not np.array_equal(tuned[name].numpy(), begun[name].numpy())}
+    assert moved == {"neck", "head"}, moved
 
 
 def test_interpolating_towards_a_forgetful_run_finds_weights_the_guard_allows(tmp_path):
