@@ -39,7 +39,8 @@ def project_params():
 
 
 def quick_cases(params, batch=QUICK_BATCH, models=None):
-    """mobile at its sample shape; PP-OCRv4 and PP-OCRv6 tiny and small at 3x48x320."""
+    """mobile at its sample shape; PP-OCRv4 and PP-OCRv6 tiny and small at 3x48x320, small
+    also with its backbone frozen."""
     v6 = params["train_ppocrv6"]["model"]
     cases = [
         Case("mobile", "mobile", params["train_mobile"]["model"],
@@ -50,8 +51,13 @@ def quick_cases(params, batch=QUICK_BATCH, models=None):
              params["train_ppocrv6"]["image_shape"], batch, "fine-tune"),
         Case("ppocrv6-small", "ppocrv6", {**v6, "variant": "small"},
              params["train_ppocrv6"]["image_shape"], batch, "fine-tune"),
+        # What presets/plates.yaml trains: no backbone gradients to compute.
+        Case("ppocrv6-small-frozen", "ppocrv6", {**v6, "variant": "small", "freeze_backbone": True},
+             params["train_ppocrv6"]["image_shape"], batch, "frozen backbone"),
     ]
-    return [case for case in cases if models is None or case.label in models]
+    # The frozen-backbone case comes with its model's.
+    return [case for case in cases
+            if models is None or case.label.removesuffix("-frozen") in models]
 
 
 def full_cases(params, competition_batch=256):
