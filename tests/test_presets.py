@@ -105,6 +105,7 @@ def test_the_plates_preset_splits_the_real_plates_500_200_with_their_labels_inta
     train = params["train_ppocrv6"]
     assert train["lr"] == 1e-4 and train["max_steps"] == 300 and train["model"]["freeze_bn_stats"]
     assert train["model"]["freeze_backbone"] and train["retain"]["interpolate"] == []
+    assert train["retain"]["replay_per_batch"] == 8 and train["retain"]["distill_weight"] == 1.0
     assert stages == {"sample", "general", "extract", "split", "train@ppocrv6", "evaluate@ppocrv6",
                       "evaluate_baseline@ppocrv6-small", "report", "export", "predict", "submit"}
     run_stage("extract.py", cwd=project)
