@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import paddle
-import paddle.nn.functional as F
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,11 @@ def distillation_loss(student_logits, teacher_probabilities):
     """KL(teacher || student) summed over a line's time steps, averaged over lines (the CTC
     loss is per line too, so ``distill_weight`` 1 weighs a line's two losses alike); the
     student is given as logits."""
-    log_student = F.log_softmax(student_logits.astype("float32"), axis=-1)
+    logits = student_logits.astype("float32")
+    # Not F.log_softmax: Paddle's CPU kernel took 1.5 s forward and 1.5 s backward on a batch of
+    # 8 lines x 40 steps x 8,053 classes, ten times a whole frozen-backbone step; logsumexp
+    # gives the same values in 0.05 s.
+    log_student = logits - paddle.logsumexp(logits, axis=-1, keepdim=True)
     teacher = teacher_probabilities.astype("float32")
     kl = (teacher * (paddle.log(teacher.clip(min=1e-8)) - log_student)).sum(axis=-1)
     return kl.sum(axis=-1).mean()

@@ -39,6 +39,21 @@ def test_distillation_is_zero_at_the_teacher_and_pulls_a_student_towards_it():
     assert losses[-1] < 0.2 * losses[0], losses
 
 
+def test_distillation_is_the_kl_divergence_per_line_even_for_logits_far_from_zero():
+    """Against numpy: KL(teacher || softmax(student)) summed over time steps, averaged over
+    lines, for logits large enough that an unshifted exp would overflow."""
+    rng = np.random.default_rng(1)
+    student = rng.normal(scale=30.0, size=(3, 4, 9)) + 200.0
+    teacher = np.exp(rng.normal(size=(3, 4, 9)))
+    teacher /= teacher.sum(-1, keepdims=True)
+    shifted = student - student.max(-1, keepdims=True)
+    log_student = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+    expected = (teacher * (np.log(teacher) - log_student)).sum(-1).sum(-1).mean()
+    loss = retain.distillation_loss(paddle.to_tensor(student.astype("float32")),
+                                    paddle.to_tensor(teacher.astype("float32")))
+    assert float(loss) == pytest.approx(expected, rel=1e-4)
+
+
 def test_a_step_replays_the_same_lines_however_often_it_is_asked(tmp_path):
     write_split(tmp_path, n_train=24, n_val=4)
     split = tmp_path / "data" / "split"
