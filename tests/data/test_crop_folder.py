@@ -1,6 +1,5 @@
 """read_crop_folder on small crop folders written here, one rule of its docstring at a time."""
 
-import codecs
 import io
 import os
 import subprocess
