@@ -150,6 +150,7 @@ def test_the_guard_refuses_a_run_that_forgets_and_keeps_one_that_does_not(tmp_pa
 
 
 def test_with_the_backbone_frozen_the_forgetful_rate_learns_the_domain_and_keeps_the_guard(tmp_path):
+    from linerec.charset import read_dictionary
     from linerec.families import family_from_description
     from linerec.model_store import load_trained
 
@@ -158,8 +159,6 @@ def test_with_the_backbone_frozen_the_forgetful_rate_learns_the_domain_and_keeps
     assert state["best_step"] > 0 and state["best_acc"] >= 0.9, said
     assert state["best_guard_acc"] >= 0.9, said
     model, info, dict_path = load_trained(tmp_path / "models/0.0002-0.1--frozen", "best")
-    from linerec.charset import read_dictionary
-
     family = family_from_description(info["description"])
     start = family.start(family.classes(read_dictionary(dict_path)), log=lambda _: None)
     tuned, begun = model.state_dict(), start.state_dict()
