@@ -227,6 +227,17 @@ class Trainer:
         return {"acc": state["best_acc"], "norm_edit_dis": state["best_norm_edit_dis"],
                 "guard_acc": state.get("best_guard_acc")}
 
+    def _best_summary(self):
+        """What dvclive's summary says of best/: its scores, step and interpolation mix."""
+        summary = {**self._best_so_far(), "step": self.state["best_step"]}
+        if "interpolation" in self.state:
+            summary["alpha"] = self.state.get("best_alpha")
+        return summary
+
+    @staticmethod
+    def _guard_note(result):
+        return "" if result["guard_acc"] is None else f", guard acc {result['guard_acc']:.4f}"
+
     def _consider_for_best(self, result, what):
         """Saves the model as best/ if it beats best/ and the guard allows it; says why not."""
         state = self.state
@@ -259,13 +270,9 @@ class Trainer:
         live.log_metric("eval/norm_edit_dis", result["norm_edit_dis"])
         if result["guard_acc"] is not None:
             live.log_metric("eval/guard_acc", result["guard_acc"])
-        live.summary["best"] = {"acc": state["best_acc"],
-                                "norm_edit_dis": state["best_norm_edit_dis"],
-                                "guard_acc": state.get("best_guard_acc"),
-                                "step": state["best_step"]}
-        guard = "" if result["guard_acc"] is None else f", guard acc {result['guard_acc']:.4f}"
+        live.summary["best"] = self._best_summary()
         self.log(f"step {state['step']}: val acc {result['acc']:.4f}, "
-                 f"1-NED {result['norm_edit_dis']:.4f}{guard} (best acc {state['best_acc']:.4f} "
+                 f"1-NED {result['norm_edit_dis']:.4f}{self._guard_note(result)} (best acc {state['best_acc']:.4f} "
                  f"at step {state['best_step']})")
 
     def _interpolate(self):
@@ -280,9 +287,9 @@ class Trainer:
             self.model.set_state_dict(retain.interpolated(start, tuned, alpha))
             result = self._score()
             tried.append({"alpha": alpha, **result})
-            guard = "" if result["guard_acc"] is None else f", guard acc {result['guard_acc']:.4f}"
             self.log(f"interpolation {alpha:g} of the way to the last weights: val acc "
-                     f"{result['acc']:.4f}, 1-NED {result['norm_edit_dis']:.4f}{guard}")
+                     f"{result['acc']:.4f}, 1-NED {result['norm_edit_dis']:.4f}"
+                     f"{self._guard_note(result)}")
             if self._consider_for_best(result, f"interpolation {alpha:g}"):
                 state["best_alpha"] = alpha
         self.model.set_state_dict(tuned)
@@ -360,10 +367,7 @@ class Trainer:
         bar.close()
         if self.is_main and self.retention.interpolate and "interpolation" not in state:
             self._interpolate()
-            live.summary["best"] = {"acc": state["best_acc"],
-                                    "norm_edit_dis": state["best_norm_edit_dis"],
-                                    "guard_acc": state.get("best_guard_acc"),
-                                    "step": state["best_step"], "alpha": state.get("best_alpha")}
+            live.summary["best"] = self._best_summary()
             live.summary["interpolation"] = state["interpolation"]
             live.make_summary()
         if live is not None:
